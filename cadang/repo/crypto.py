@@ -1,0 +1,74 @@
+"""Authenticated encryption and keyed ids.
+
+Everything stored is sealed as ``nonce (12 bytes) || AES-256-GCM ciphertext || tag (16)``.
+Blob ids are BLAKE3 keyed with a per-repository secret, so ids do not reveal content to
+someone without the key (an unkeyed hash would confirm a guessed file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+
+import blake3
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from cadang.errors import IntegrityError
+
+NONCE_SIZE = 12
+TAG_SIZE = 16
+OVERHEAD = NONCE_SIZE + TAG_SIZE
+ID_SIZE = 32
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    """The repository's secrets; wrapped by each person's passphrase in a key file."""
+
+    encryption: bytes  # 32 bytes, AES-256-GCM
+    id_key: bytes  # 32 bytes, BLAKE3 key for blob ids
+    chunker_seed: int  # 63-bit FastCDC gear-table seed
+
+    @classmethod
+    def generate(cls) -> MasterKey:
+        return cls(
+            encryption=secrets.token_bytes(32),
+            id_key=secrets.token_bytes(32),
+            chunker_seed=secrets.randbits(63),
+        )
+
+    def cipher(self) -> Cipher:
+        return Cipher(self.encryption)
+
+    def blob_id(self, data: bytes | memoryview) -> bytes:
+        return blake3.blake3(data, key=self.id_key).digest()
+
+
+class Cipher:
+    """AES-256-GCM with random nonces. The object is safe to share between threads."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def seal(self, plaintext: bytes | memoryview) -> bytes:
+        nonce = os.urandom(NONCE_SIZE)
+        return nonce + self._aead.encrypt(nonce, bytes(plaintext), None)
+
+    def open(self, sealed: bytes | memoryview, what: str = "data") -> bytes:
+        if len(sealed) < OVERHEAD:
+            raise IntegrityError(f"{what} is too short to be encrypted data (truncated?)")
+        view = memoryview(sealed)
+        try:
+            return self._aead.decrypt(bytes(view[:NONCE_SIZE]), bytes(view[NONCE_SIZE:]), None)
+        except InvalidTag:
+            raise IntegrityError(
+                f"{what} failed authentication: it was altered or damaged"
+            ) from None
+
+
+def storage_id(data: bytes | memoryview) -> str:
+    """The name of a stored file: SHA-256 of its bytes, so damage shows without a key."""
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,115 @@
+"""File metadata: reading it into a Node at backup, applying it at restore."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import grp
+import os
+import pwd
+import stat
+
+from cadang.repo.tree import Node, NodeType
+
+# Errors that mean "this filesystem has no extended attributes", not "something broke".
+_NO_XATTR = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENODATA, errno.EPERM, errno.EACCES}
+
+
+@functools.lru_cache(maxsize=1024)
+def user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return ""
+
+
+@functools.lru_cache(maxsize=1024)
+def group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return ""
+
+
+def node_type(mode: int) -> NodeType:
+    if stat.S_ISREG(mode):
+        return NodeType.FILE
+    if stat.S_ISDIR(mode):
+        return NodeType.DIR
+    if stat.S_ISLNK(mode):
+        return NodeType.SYMLINK
+    if stat.S_ISFIFO(mode):
+        return NodeType.FIFO
+    if stat.S_ISCHR(mode):
+        return NodeType.CHARDEV
+    if stat.S_ISBLK(mode):
+        return NodeType.BLOCKDEV
+    return NodeType.SOCKET
+
+
+def read_xattrs(path: bytes) -> list[tuple[bytes, bytes]]:
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno in _NO_XATTR:
+            return []
+        raise
+    out = []
+    for name in sorted(names):
+        try:
+            out.append((os.fsencode(name), os.getxattr(path, name, follow_symlinks=False)))
+        except OSError as exc:
+            if exc.errno not in _NO_XATTR:
+                raise
+    return out
+
+
+def node_from_stat(name: bytes, path: bytes, st: os.stat_result) -> Node:
+    ntype = node_type(st.st_mode)
+    node = Node(
+        name=name,
+        type=ntype,
+        mode=stat.S_IMODE(st.st_mode),
+        uid=st.st_uid,
+        gid=st.st_gid,
+        user=user_name(st.st_uid),
+        group=group_name(st.st_gid),
+        mtime_ns=st.st_mtime_ns,
+        ctime_ns=st.st_ctime_ns,
+        inode=st.st_ino,
+        device=st.st_dev,
+        links=st.st_nlink,
+    )
+    if ntype is NodeType.FILE:
+        node.size = st.st_size
+    elif ntype is NodeType.SYMLINK:
+        node.target = os.readlink(path)
+    elif ntype in (NodeType.CHARDEV, NodeType.BLOCKDEV):
+        node.rdev = st.st_rdev
+    node.xattrs = read_xattrs(path)
+    return node
+
+
+def apply_metadata(path: bytes, node: Node, as_root: bool, warn: list[str]) -> None:
+    """Owner, mode, extended attributes, then times (anything after would change mtime)."""
+    is_link = node.type is NodeType.SYMLINK
+    if as_root:
+        uid = node.uid
+        gid = node.gid
+        # Prefer the name: a restore onto another server maps users by name, as tar does.
+        if node.user:
+            with contextlib.suppress(KeyError):
+                uid = pwd.getpwnam(node.user).pw_uid
+        if node.group:
+            with contextlib.suppress(KeyError):
+                gid = grp.getgrnam(node.group).gr_gid
+        os.chown(path, uid, gid, follow_symlinks=False)
+    if not is_link:
+        os.chmod(path, node.mode)
+    for key, value in node.xattrs:
+        try:
+            os.setxattr(path, key, value, follow_symlinks=False)
+        except OSError as exc:
+            warn.append(f"{os.fsdecode(path)}: extended attribute {key!r} not restored: {exc.strerror}")
+    os.utime(path, ns=(node.mtime_ns, node.mtime_ns), follow_symlinks=False)

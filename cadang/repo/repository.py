@@ -1,0 +1,205 @@
+"""The repository: config, keys, blobs in packs, the index, and sealed files.
+
+Writes follow one order so that a crash never leaves a reference to nothing: packs, then
+the index files that describe them, then the snapshot that points into them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+from cadang.backends import Backend, FileType
+from cadang.errors import (
+    IntegrityError,
+    ObjectNotFoundError,
+    RepositoryNotFoundError,
+    UnsupportedFormatError,
+)
+from cadang.repo import blob as blobcodec
+from cadang.repo import keys
+from cadang.repo.config import RepoConfig
+from cadang.repo.crypto import Cipher, MasterKey, storage_id
+from cadang.repo.index import Index, IndexEntry, decode_index_file, encode_index_file
+from cadang.repo.pack import BlobType, PackedBlob
+from cadang.repo.packer import PackUploader
+
+# Write an index file every so many packs, so a crash in a long backup loses little and
+# the entries waiting to be written stay few.
+_INDEX_EVERY_PACKS = 200
+
+
+class Repository:
+    def __init__(
+        self, backend: Backend, config: RepoConfig, master: MasterKey, key_id: str
+    ) -> None:
+        self.backend = backend
+        self.config = config
+        self.master = master
+        self.key_id = key_id
+        self.cipher: Cipher = master.cipher()
+        self.index = Index()
+        self._lock = threading.Lock()
+        self._pending: set[bytes] = set()
+        self._unindexed: dict[str, list[PackedBlob]] = {}
+        self._uploader = PackUploader(backend, self.cipher, config.pack_size, self._pack_stored)
+        self.bytes_added = 0  # sealed bytes of new blobs, for summaries
+        self.blobs_added = 0
+
+    # --- opening ---------------------------------------------------------------------------
+    @classmethod
+    def init(
+        cls,
+        backend: Backend,
+        passphrase: str,
+        kdf: keys.KdfParams = keys.KdfParams(),  # noqa: B008
+        config: RepoConfig | None = None,
+        master: MasterKey | None = None,
+    ) -> Repository:
+        """Create a new repository. ``master`` shares secrets with another (see copy)."""
+        config = config or RepoConfig()
+        master = master or MasterKey.generate()
+        backend.create()
+        key_id = keys.add_key(backend, master, config.id, passphrase, kdf)
+        backend.save(FileType.CONFIG, "config", config.to_bytes())
+        return cls(backend, config, master, key_id)
+
+    @classmethod
+    def read_config(cls, backend: Backend) -> RepoConfig:
+        try:
+            data = backend.load(FileType.CONFIG, "config")
+        except ObjectNotFoundError:
+            raise RepositoryNotFoundError(
+                f"there is no repository at {backend.location()}",
+                hint="check the path, or create one with 'cadang init'",
+            ) from None
+        return RepoConfig.from_bytes(data)
+
+    @classmethod
+    def open(cls, backend: Backend, passphrase: str, load_index: bool = True) -> Repository:
+        config = cls.read_config(backend)
+        master, repo_id, key_id = keys.open_with_passphrase(backend, passphrase)
+        if repo_id != config.id:
+            raise UnsupportedFormatError(
+                "the key fits, but belongs to another repository than this config names"
+            )
+        repo = cls(backend, config, master, key_id)
+        if load_index:
+            repo.load_index()
+        return repo
+
+    # --- sealed files (snapshots, index files, locks) ------------------------------------
+    def save_file(self, ftype: FileType, plaintext: bytes) -> str:
+        data = self.cipher.seal(plaintext)
+        name = storage_id(data)
+        self.backend.save(ftype, name, data)
+        return name
+
+    def load_file(self, ftype: FileType, name: str) -> bytes:
+        data = self.backend.load(ftype, name)
+        if storage_id(data) != name:
+            raise IntegrityError(
+                f"{ftype.value}/{name} is damaged: its content does not match its name"
+            )
+        return self.cipher.open(data, f"{ftype.value}/{name}")
+
+    def list_files(self, ftype: FileType) -> list[str]:
+        return sorted(name for name, _ in self.backend.list(ftype))
+
+    # --- index -------------------------------------------------------------------------------
+    def load_index_file(self, name: str) -> dict[str, list[PackedBlob]]:
+        return decode_index_file(self.load_file(FileType.INDEX, name), name)
+
+    def load_index(self) -> None:
+        """Read every index file; a damaged one is an error (``check`` reports which)."""
+        index = Index()
+        names = self.list_files(FileType.INDEX)
+
+        def one(name: str) -> dict[str, list[PackedBlob]]:
+            return self.load_index_file(name)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for packs in pool.map(one, names):
+                for pack, entries in packs.items():
+                    index.add_pack(pack, entries)
+        len(index)  # merge now, not during the first lookups
+        self.index = index
+
+    def save_index_file(self, packs: dict[str, list[PackedBlob]]) -> str:
+        return self.save_file(FileType.INDEX, encode_index_file(packs))
+
+    def _pack_stored(self, pack: str, entries: list[PackedBlob]) -> None:
+        """Called on the uploader thread once a pack is safely stored."""
+        to_write: dict[str, list[PackedBlob]] | None = None
+        with self._lock:
+            self.index.add_pack(pack, entries)
+            for e in entries:
+                self._pending.discard(e.id)
+            self._unindexed[pack] = entries
+            if len(self._unindexed) >= _INDEX_EVERY_PACKS:
+                to_write, self._unindexed = self._unindexed, {}
+        if to_write:
+            self.save_index_file(to_write)
+
+    # --- blobs -------------------------------------------------------------------------------
+    def has_blob(self, blob_id: bytes) -> bool:
+        with self._lock:
+            return blob_id in self._pending or self.index.has(blob_id)
+
+    def lookup(self, blob_id: bytes) -> IndexEntry:
+        entry = self.index.lookup(blob_id)
+        if entry is None:
+            raise IntegrityError(f"blob {blob_id.hex()} is not in the index")
+        return entry
+
+    def save_blob(
+        self, btype: BlobType, data: bytes | memoryview, blob_id: bytes | None = None
+    ) -> tuple[bytes, bool]:
+        """Store a blob unless the repository has it; return (id, whether it was new)."""
+        if blob_id is None:
+            blob_id = self.master.blob_id(data)
+        with self._lock:
+            if blob_id in self._pending or self.index.has(blob_id):
+                return blob_id, False
+            self._pending.add(blob_id)
+        try:
+            sealed = blobcodec.encode(self.cipher, data, self.config.compression_level)
+            self._uploader.add(btype, blob_id, sealed, len(data))
+        except BaseException:
+            with self._lock:
+                self._pending.discard(blob_id)
+            raise
+        with self._lock:
+            self.bytes_added += len(sealed)
+            self.blobs_added += 1
+        return blob_id, True
+
+    def load_blob(self, blob_id: bytes, verify: bool = True) -> bytes:
+        entry = self.lookup(blob_id)
+        return self.read_blob(entry, verify)
+
+    def read_blob(self, entry: IndexEntry, verify: bool = True) -> bytes:
+        what = f"blob {entry.id.hex()[:16]} in pack {entry.pack[:16]}"
+        sealed = self.backend.load(FileType.PACK, entry.pack, entry.offset, entry.length)
+        return self.decode_blob(entry.id, sealed, entry.raw_length, what, verify)
+
+    def decode_blob(
+        self, blob_id: bytes, sealed: bytes | memoryview, raw_length: int, what: str, verify: bool
+    ) -> bytes:
+        data = blobcodec.decode(self.cipher, sealed, raw_length, what)
+        if verify and self.master.blob_id(data) != blob_id:
+            raise IntegrityError(f"{what} does not match its id")
+        return data
+
+    def flush(self) -> None:
+        """Store open packs, then an index file for every pack not yet in one."""
+        self._uploader.flush()
+        with self._lock:
+            to_write, self._unindexed = self._unindexed, {}
+        if to_write:
+            self.save_index_file(to_write)
+
+    def close(self) -> None:
+        self._uploader.close()
+        self.backend.close()
