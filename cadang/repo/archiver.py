@@ -275,7 +275,7 @@ class Archiver:
                         break  # an ancestor is already backed up whole
                     if not isinstance(nxt, dict):
                         nxt = level[part] = {}
-                    level = nxt  # type: ignore[assignment]
+                    level = nxt
         if one_fs:
             self._root_devices = {os.lstat(p).st_dev for p in paths}
         return self._virtual_dir(b"", layout, parent_tree)
@@ -288,7 +288,9 @@ class Archiver:
         except Exception:  # a damaged parent only costs speed: read everything again
             return {}
 
-    def _virtual_dir(self, path: bytes, layout: dict[bytes, object], parent_tree: bytes | None) -> bytes:
+    def _virtual_dir(
+        self, path: bytes, layout: dict[bytes, object], parent_tree: bytes | None
+    ) -> bytes:
         parent_nodes = self._parent_nodes(parent_tree)
         nodes: list[Node] = []
         for name in sorted(layout):

@@ -31,7 +31,7 @@ class Chunker:
                 p.avg_size,
                 min_size=p.min_size,
                 max_size=p.max_size,
-                normalized_chunking=p.normalization,
+                normalized_chunking=p.normalization,  # type: ignore[arg-type]
                 seed=self.seed,
             )
         return cdc

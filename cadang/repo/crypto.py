@@ -40,6 +40,10 @@ class MasterKey:
             chunker_seed=secrets.randbits(63),
         )
 
+    def with_new_encryption_key(self) -> MasterKey:
+        """Same chunking and ids (so copies dedup), but its own encryption key."""
+        return MasterKey(secrets.token_bytes(32), self.id_key, self.chunker_seed)
+
     def cipher(self) -> Cipher:
         return Cipher(self.encryption)
 

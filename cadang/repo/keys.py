@@ -69,7 +69,7 @@ def make_key_file(
     master: MasterKey,
     repo_id: str,
     passphrase: str,
-    kdf: KdfParams = KdfParams(),  # noqa: B008 - frozen dataclass, safe as a default
+    kdf: KdfParams = KdfParams(),
     label: str = "",
 ) -> bytes:
     salt = os.urandom(16)
@@ -105,7 +105,7 @@ def add_key(
     master: MasterKey,
     repo_id: str,
     passphrase: str,
-    kdf: KdfParams = KdfParams(),  # noqa: B008
+    kdf: KdfParams = KdfParams(),
     label: str = "",
 ) -> str:
     data = make_key_file(master, repo_id, passphrase, kdf, label)
@@ -116,7 +116,9 @@ def add_key(
 
 def _parse_key_file(name: str, data: bytes) -> dict[str, Any]:
     if storage_id(data) != name:
-        raise IntegrityError(f"key file keys/{name} is damaged (its content does not match its name)")
+        raise IntegrityError(
+            f"key file keys/{name} is damaged (its content does not match its name)"
+        )
     try:
         doc = json.loads(data)
         if not isinstance(doc, dict):

@@ -111,5 +111,7 @@ def apply_metadata(path: bytes, node: Node, as_root: bool, warn: list[str]) -> N
         try:
             os.setxattr(path, key, value, follow_symlinks=False)
         except OSError as exc:
-            warn.append(f"{os.fsdecode(path)}: extended attribute {key!r} not restored: {exc.strerror}")
+            warn.append(
+                f"{os.fsdecode(path)}: extended attribute {key!r} not restored: {exc.strerror}"
+            )
     os.utime(path, ns=(node.mtime_ns, node.mtime_ns), follow_symlinks=False)

@@ -71,7 +71,7 @@ def header_length(tail: bytes, pack_size: int, name: str) -> int:
     """Length of the sealed header, read from the pack's last four bytes."""
     if len(tail) != _TRAILER.size or pack_size < _TRAILER.size + OVERHEAD:
         raise IntegrityError(f"pack {name} is too short to hold a header (truncated?)")
-    (length,) = _TRAILER.unpack(tail)
+    length: int = _TRAILER.unpack(tail)[0]
     if length < OVERHEAD or length > min(_MAX_HEADER, pack_size - _TRAILER.size):
         raise IntegrityError(f"pack {name} has an impossible header length {length}")
     return length

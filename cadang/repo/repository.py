@@ -7,7 +7,6 @@ the index files that describe them, then the snapshot that points into them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from cadang.backends import Backend, FileType

@@ -101,7 +101,9 @@ class Restorer:
         self._pending_links: list[tuple[bytes, bytes, Node]] = []
         self._dirs: list[tuple[bytes, Node]] = []
 
-    def restore(self, snapshot: Snapshot, target: str, includes: list[str] | None = None) -> RestoreSummary:
+    def restore(
+        self, snapshot: Snapshot, target: str, includes: list[str] | None = None
+    ) -> RestoreSummary:
         start = time.monotonic()
         include = _Include(includes or [])
         if include.parts:

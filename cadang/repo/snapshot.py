@@ -124,15 +124,15 @@ def find_snapshot(
     return matches[0]
 
 
-def find_parent(
-    snapshots: Iterable[Snapshot], hostname: str, paths: list[str]
-) -> Snapshot | None:
+def find_parent(snapshots: Iterable[Snapshot], hostname: str, paths: list[str]) -> Snapshot | None:
     """The newest snapshot of the same host and the same set of paths."""
     want = sorted(paths)
     best: Snapshot | None = None
     for s in snapshots:
-        if s.hostname == hostname and sorted(s.paths) == want and (
-            best is None or s.time > best.time
+        if (
+            s.hostname == hostname
+            and sorted(s.paths) == want
+            and (best is None or s.time > best.time)
         ):
             best = s
     return best

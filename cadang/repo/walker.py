@@ -40,7 +40,9 @@ def find_node(repo: Repository, tree_id: bytes, path: str | bytes) -> Node | Non
     node: Node | None = None
     for i, part in enumerate(parts):
         if current is None:
-            raise PathNotFoundError(f"{path!r}: {b'/'.join(parts[:i]).decode(errors='replace')} is not a directory")
+            raise PathNotFoundError(
+                f"{path!r}: {b'/'.join(parts[:i]).decode(errors='replace')} is not a directory"
+            )
         found = next((n for n in load_tree(repo, current) if n.name == part), None)
         if found is None:
             shown = path if isinstance(path, str) else path.decode("utf-8", "replace")

@@ -1,0 +1,5 @@
+import sys
+
+from cadang.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""The ``cadang`` command: parse, call the layer below, print. Errors become messages."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from cadang import __version__
+from cadang.errors import CadangError
+from cadang.i18n import _
+
+# One module per command (group) under cadang.cli; each exposes ``command``.
+COMMANDS = [
+    "init",
+    "backup",
+    "snapshots",
+    "ls",
+    "diff",
+    "find",
+    "restore",
+    "dump",
+    "export",
+    "check",
+    "forget",
+    "prune",
+    "key",
+    "copy",
+    "unlock",
+]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="cadang")
+def cli() -> None:
+    """Cadang: deduplicated, compressed, encrypted backups."""
+
+
+for _name in COMMANDS:
+    cli.add_command(importlib.import_module(f"cadang.cli.{_name}").command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="cadang", standalone_mode=False)
+    except CadangError as exc:
+        click.echo(_("cadang: {message}").format(message=exc.message), err=True)
+        if exc.hint:
+            click.echo(_("  hint: {hint}").format(hint=exc.hint), err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo(_("cadang: interrupted"), err=True)
+        return 130
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo(_("cadang: interrupted"), err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
