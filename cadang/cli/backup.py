@@ -95,7 +95,7 @@ def command(
             _("backup"), enabled=None if not (quiet or as_json) else False
         ) as progress,
     ):
-        snap, summary = Archiver(repo, progress).backup(options)
+        snap, summary = Archiver(repo, progress.reporter()).backup(options)
     if as_json:
         print_json({"snapshot": snap.id, "label": snap.label, **summary.as_dict()})
     elif not quiet:

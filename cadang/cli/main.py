@@ -31,14 +31,27 @@ COMMANDS = [
 ]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command runs (or help lists it), so
+    every command starts without loading the code of all the others."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        command: click.Command = importlib.import_module(f"cadang.cli.{cmd_name}").command
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="cadang")
 def cli() -> None:
     """Cadang: deduplicated, compressed, encrypted backups."""
-
-
-for _name in COMMANDS:
-    cli.add_command(importlib.import_module(f"cadang.cli.{_name}").command)
 
 
 def main(argv: list[str] | None = None) -> int:

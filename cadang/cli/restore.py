@@ -38,7 +38,7 @@ def command(
         with TerminalProgress(
             _("restore"), enabled=None if not (quiet or as_json) else False
         ) as progress:
-            summary = Restorer(repo, progress).restore(snap, target, list(includes))
+            summary = Restorer(repo, progress.reporter()).restore(snap, target, list(includes))
     if as_json:
         print_json(
             {

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, overload
 
 from cadang.errors import UsageError
 from cadang.repo.chunker import Chunker
@@ -332,6 +332,11 @@ class Archiver:
                 self._count("dirs_changed")
             return _FileResult(node, "dir")
         if stat.S_ISREG(st.st_mode):
+            if old is not None and old.type is NodeType.FILE and old.size == st.st_size:
+                # Likely unchanged: decide here, without a trip through the pool.
+                result = self._file(full, name, st, old, read=False)
+                if result is not None:
+                    return result
             assert self._pool is not None
             self._slots.acquire()
             try:
@@ -372,12 +377,32 @@ class Archiver:
             res = r.result() if isinstance(r, Future) else r
             if res.node is not None:
                 nodes.append(res.node)
+        if (
+            parent_tree is not None
+            and parent_nodes
+            and len(nodes) == len(parent_nodes)
+            and all(parent_nodes.get(n.name) == n for n in nodes)
+        ):
+            return parent_tree  # nothing changed: the parent's tree blob is this tree
         return save_tree(self.repo, nodes)
 
     # --- regular files (on the pool) -----------------------------------------------------
-    def _file(self, full: bytes, name: bytes, st: os.stat_result, old: Node | None) -> _FileResult:
+    @overload
+    def _file(
+        self, full: bytes, name: bytes, st: os.stat_result, old: Node | None
+    ) -> _FileResult: ...
+
+    @overload
+    def _file(
+        self, full: bytes, name: bytes, st: os.stat_result, old: Node | None, read: bool
+    ) -> _FileResult | None: ...
+
+    def _file(
+        self, full: bytes, name: bytes, st: os.stat_result, old: Node | None, read: bool = True
+    ) -> _FileResult | None:
+        """Back up one regular file; with ``read=False`` only if unchanged, else None."""
         try:
-            node = node_from_stat(name, full, st)
+            node = node_from_stat(name, full, st, old)
         except OSError as exc:
             self._error(full, exc)
             return _FileResult(None, "error")
@@ -386,6 +411,8 @@ class Archiver:
             self._finish_file(full, node, "files_unchanged")
             self.progress.bytes_done(node.size)
             return _FileResult(node, "unchanged")
+        if not read:
+            return None
         try:
             node.content, node.size = self._read_content(full, st)
         except OSError as exc:

@@ -32,7 +32,7 @@ class RepoConfig:
     id: str = field(default_factory=lambda: secrets.token_hex(32))
     version: int = FORMAT_VERSION
     chunker: ChunkerParams = field(default_factory=ChunkerParams)
-    compression_level: int = 3
+    compression_level: int = 1  # zstd 1: ~1.7x faster than 3 on dumps, same ratio (PERFORMANCE.md)
     pack_size: int = 16 * 1024 * 1024
 
     def to_bytes(self) -> bytes:

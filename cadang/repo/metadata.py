@@ -65,7 +65,10 @@ def read_xattrs(path: bytes) -> list[tuple[bytes, bytes]]:
     return out
 
 
-def node_from_stat(name: bytes, path: bytes, st: os.stat_result) -> Node:
+def node_from_stat(
+    name: bytes, path: bytes, st: os.stat_result, previous: Node | None = None
+) -> Node:
+    """A node for the entry; ``previous`` (the parent snapshot's node) saves syscalls."""
     ntype = node_type(st.st_mode)
     node = Node(
         name=name,
@@ -87,7 +90,16 @@ def node_from_stat(name: bytes, path: bytes, st: os.stat_result) -> Node:
         node.target = os.readlink(path)
     elif ntype in (NodeType.CHARDEV, NodeType.BLOCKDEV):
         node.rdev = st.st_rdev
-    node.xattrs = read_xattrs(path)
+    if (
+        previous is not None
+        and previous.ctime_ns == st.st_ctime_ns
+        and previous.inode == st.st_ino
+        and previous.type is ntype
+    ):
+        # Setting an extended attribute updates ctime, so an equal ctime means equal xattrs.
+        node.xattrs = previous.xattrs
+    else:
+        node.xattrs = read_xattrs(path)
     return node
 
 
