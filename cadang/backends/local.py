@@ -17,6 +17,7 @@ from cadang.errors import (
     StorageFullError,
     StoragePermissionError,
 )
+from cadang.i18n import _
 
 _TMP_SUFFIX = ".tmp"
 
@@ -34,7 +35,7 @@ def map_os_error(exc: OSError, what: str) -> BackendError:
             f"permission denied for {what}: {exc.strerror}",
             hint="check that the repository directory is writable by this user",
         )
-    if exc.errno == errno.ENOENT:
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
         return ObjectNotFoundError(f"{what} does not exist")
     return BackendError(f"cannot access {what}: {exc.strerror or exc}")
 
@@ -66,6 +67,11 @@ class LocalBackend:
     def create(self) -> None:
         if os.path.exists(os.path.join(self.root, "config")):
             raise RepositoryExistsError(f"a repository already exists at {self.root}")
+        if os.path.lexists(self.root) and not os.path.isdir(self.root):
+            raise BackendError(
+                _("{path} is not a directory").format(path=self.root),
+                hint=_("give a new or empty directory"),
+            )
         try:
             os.makedirs(self.root, exist_ok=True)
             for ftype in FileType:
@@ -81,8 +87,16 @@ class LocalBackend:
         if os.path.exists(path):
             raise ObjectExistsError(f"{ftype.value}/{name} already exists")
         tmp = f"{path}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                fd = os.open(tmp, flags, 0o600)
+            except FileNotFoundError:
+                if ftype is not FileType.PACK or not os.path.isdir(self._dir(ftype)):
+                    raise
+                # A copy made by a tool that drops empty folders lacks some data/xx.
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                fd = os.open(tmp, flags, 0o600)
             try:
                 view = memoryview(data)
                 while view:

@@ -7,7 +7,13 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from cadang.backends.base import FileType
-from cadang.errors import ObjectExistsError, ObjectNotFoundError, RepositoryExistsError
+from cadang.errors import (
+    BackendError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    RepositoryExistsError,
+)
+from cadang.i18n import _
 
 
 class MemoryBackend:
@@ -47,7 +53,17 @@ class MemoryBackend:
         data = self._get(ftype, name)
         end = len(data) if length is None else offset + length
         if end > len(data):
-            raise ObjectNotFoundError(f"{ftype.value}/{name} is shorter than expected")
+            raise BackendError(
+                _(
+                    "{file} is shorter than expected (wanted {length} bytes at {offset}, "
+                    "got {got}); the file is truncated"
+                ).format(
+                    file=f"{ftype.value}/{name}",
+                    length=length,
+                    offset=offset,
+                    got=max(0, len(data) - offset),
+                )
+            )
         return data[offset:end]
 
     def size(self, ftype: FileType, name: str) -> int:

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from cadang.cli.common import pop_repo_options, print_json, repo_options, repository, show_bytes
+from cadang.cli.common import (
+    pop_repo_options,
+    print_json,
+    repo_options,
+    repository,
+    show_bytes,
+    warn_index_errors,
+)
 from cadang.cli.progress import TerminalProgress
 from cadang.errors import PartialBackupError, UsageError
 from cadang.i18n import _
@@ -95,7 +102,11 @@ def command(
             _("backup"), enabled=None if not (quiet or as_json) else False
         ) as progress,
     ):
+        warn_index_errors(repo)
         snap, summary = Archiver(repo, progress.reporter()).backup(options)
+    if not progress.enabled:  # a drawn progress display named them as they happened
+        for path, message in summary.errors:
+            click.echo(_("error: {path}: {message}").format(path=path, message=message), err=True)
     if as_json:
         print_json({"snapshot": snap.id, "label": snap.label, **summary.as_dict()})
     elif not quiet:

@@ -120,12 +120,16 @@ def repository(
     opts: RepoOptions, lock: str | None = "shared", load_index: bool = True
 ) -> Iterator[Repository]:
     """Open the repository, hold a lock while the command runs, and close it."""
-    repo = open_repo(opts, load_index=load_index)
+    # The index is read only once the lock is held: read before, it could name packs that
+    # a prune finishing in between deletes, and a backup would then dedup against them.
+    repo = open_repo(opts, load_index=load_index and lock is None)
     try:
         if lock is None:
             yield repo
         else:
             with locked(repo, exclusive=(lock == "exclusive"), wait=opts.retry_lock):
+                if load_index:
+                    repo.load_index()
                 yield repo
     finally:
         repo.close()
@@ -161,3 +165,17 @@ def show_bytes(n: float) -> str:
 def fs_path(raw: bytes) -> str:
     """A path from a snapshot, shown even when it is not valid UTF-8."""
     return raw.decode("utf-8", "backslashreplace")
+
+
+def warn_index_errors(repo: Repository) -> None:
+    """Name the damaged index files that loading the index skipped (see Repository.load_index)."""
+    for message in repo.index_errors:
+        click.echo(_("warning: {message}").format(message=message), err=True)
+    if repo.index_errors:
+        click.echo(
+            _(
+                "warning: the blobs those index files list look missing, so some files may "
+                "fail; run 'cadang check' to see which snapshots and files are affected"
+            ),
+            err=True,
+        )

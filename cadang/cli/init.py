@@ -16,6 +16,7 @@ from cadang.cli.common import (
     read_password_file,
     repo_options,
 )
+from cadang.errors import UsageError
 from cadang.i18n import _
 from cadang.repo.config import RepoConfig
 from cadang.repo.repository import Repository
@@ -55,6 +56,11 @@ def command(
         master = source.master.with_new_encryption_key()
         source.close()
     password = get_password(opts, confirm=True, prompt=_("New repository passphrase"))
+    if not password:
+        raise UsageError(
+            _("an empty passphrase is not allowed"),
+            hint=_("CADANG_PASSWORD or the password file is empty"),
+        )
     repo = Repository.init(backend, password, kdf_from_env(), RepoConfig(), master)
     repo.close()
     if as_json:

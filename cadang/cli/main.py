@@ -75,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except SystemExit as exc:
+        # click turns a closed stdout (``cadang ls latest | head``) into exit(1) after
+        # swapping stdout for its PacifyFlushWrapper; that is the reader's choice, not an error.
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            return 0
+        raise
     return 0
 
 

@@ -6,7 +6,14 @@ from typing import Any
 
 import click
 
-from cadang.cli.common import pop_repo_options, print_json, repo_options, repository, show_bytes
+from cadang.cli.common import (
+    pop_repo_options,
+    print_json,
+    repo_options,
+    repository,
+    show_bytes,
+    warn_index_errors,
+)
 from cadang.cli.progress import TerminalProgress
 from cadang.errors import RestoreError
 from cadang.i18n import _
@@ -34,11 +41,15 @@ def command(
     """Restore SNAPSHOT ('latest', an id prefix or a label) into --target."""
     opts = pop_repo_options(kw)
     with repository(opts) as repo:
+        warn_index_errors(repo)
         snap = find_snapshot(repo, snapshot)
         with TerminalProgress(
             _("restore"), enabled=None if not (quiet or as_json) else False
         ) as progress:
             summary = Restorer(repo, progress.reporter()).restore(snap, target, list(includes))
+    if not progress.enabled:  # a drawn progress display named them as they happened
+        for path, message in summary.errors:
+            click.echo(_("error: {path}: {message}").format(path=path, message=message), err=True)
     if as_json:
         print_json(
             {

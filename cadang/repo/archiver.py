@@ -10,6 +10,7 @@ ids are taken from the parent, as long as the repository still has those blobs. 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import getpass
 import os
 import socket
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol, overload
 
 from cadang.errors import UsageError
+from cadang.i18n import _
 from cadang.repo.chunker import Chunker
 from cadang.repo.excludes import ExcludeFilter
 from cadang.repo.metadata import node_from_stat
@@ -136,6 +138,8 @@ class Archiver:
     # --- entry point ---------------------------------------------------------------------
     def backup(self, options: BackupOptions) -> tuple[Snapshot, BackupSummary]:
         start = time.monotonic()
+        # The repository counts for its whole life; this backup reports only its own part.
+        bytes_before, blobs_before = self.repo.bytes_added, self.repo.blobs_added
         self._summary = BackupSummary(started=dt.datetime.now().astimezone().isoformat())
         self._filter = ExcludeFilter(options.excludes)
         snapshots = load_all(self.repo, errors=[])
@@ -178,8 +182,8 @@ class Archiver:
                 self._pool = None
 
         summary = self._summary
-        summary.data_added = self.repo.bytes_added
-        summary.blobs_added = self.repo.blobs_added
+        summary.data_added = self.repo.bytes_added - bytes_before
+        summary.blobs_added = self.repo.blobs_added - blobs_before
         summary.duration = round(time.monotonic() - start, 3)
         snap = Snapshot(
             time=dt.datetime.now().astimezone(),
@@ -233,7 +237,7 @@ class Archiver:
         content: list[bytes] = []
         size = 0
         for chunk in self.chunker.split_stream(stream):
-            blob_id, _ = self.repo.save_blob(BlobType.DATA, chunk)
+            blob_id, _new = self.repo.save_blob(BlobType.DATA, chunk)
             content.append(blob_id)
             size += len(chunk)
             self.progress.bytes_done(len(chunk))
@@ -276,8 +280,7 @@ class Archiver:
                     if not isinstance(nxt, dict):
                         nxt = level[part] = {}
                     level = nxt
-        if one_fs:
-            self._root_devices = {os.lstat(p).st_dev for p in paths}
+        self._root_devices = {os.lstat(p).st_dev for p in paths} if one_fs else set()
         return self._virtual_dir(b"", layout, parent_tree)
 
     def _parent_nodes(self, tree_id: bytes | None) -> dict[bytes, Node]:
@@ -439,11 +442,23 @@ class Archiver:
         )
 
     def _read_content(self, full: bytes, st: os.stat_result) -> tuple[list[bytes], int]:
-        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NOATIME", 0)
+        # O_NONBLOCK: if the file was replaced by a FIFO since it was listed, opening it
+        # must not wait for a writer forever (for a regular file the flag changes nothing).
+        flags = (
+            os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOATIME", 0)
+        )
         try:
             fd = os.open(full, flags)
         except PermissionError:
             fd = os.open(full, flags & ~getattr(os, "O_NOATIME", 0))  # not our file
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(
+                    errno.EINVAL, _("it is no longer a regular file (replaced while read)")
+                )
+        except OSError:
+            os.close(fd)
+            raise
         save: Callable[[BlobType, memoryview | bytes], tuple[bytes, bool]] = self.repo.save_blob
         with os.fdopen(fd, "rb", buffering=0) as f:
             if st.st_size <= self.chunker.min_size:

@@ -45,6 +45,7 @@ class Index:
         self._table = b""
         self._count = 0
         self._recent: dict[bytes, bytes] = {}
+        self._shadowed: list[bytes] = []  # duplicates replaced in _recent, kept for entries()
 
     # --- building ---------------------------------------------------------------------------
     def _pack_number(self, pack: str) -> int:
@@ -56,9 +57,14 @@ class Index:
 
     def add_pack(self, pack: str, entries: Iterable[PackedBlob]) -> None:
         no = self._pack_number(pack)
+        recent = self._recent
         for e in entries:
-            self._recent[e.id] = _REC.pack(e.id, no, e.offset, e.length, e.raw_length, e.type)
-        if len(self._recent) >= _MERGE_AT:
+            rec = _REC.pack(e.id, no, e.offset, e.length, e.raw_length, e.type)
+            old = recent.get(e.id)
+            if old is not None and old != rec:
+                self._shadowed.append(old)  # the same blob in two packs: keep both
+            recent[e.id] = rec
+        if len(recent) + len(self._shadowed) >= _MERGE_AT:
             self._merge()
 
     def _merge(self) -> None:
@@ -66,10 +72,12 @@ class Index:
             return
         records = [self._table[i : i + _REC.size] for i in range(0, len(self._table), _REC.size)]
         records.extend(self._recent.values())
+        records.extend(self._shadowed)
         records.sort()
         self._table = b"".join(records)
         self._count = len(records)
         self._recent = {}
+        self._shadowed = []
 
     # --- queries -----------------------------------------------------------------------------
     def _find(self, blob_id: bytes) -> bytes | None:

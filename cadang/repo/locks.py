@@ -181,3 +181,27 @@ def remove_stale_locks(repo: Repository, remove_all: bool = False) -> list[str]:
                 repo.backend.remove(FileType.LOCK, name)
             removed.append(name)
     return removed
+
+
+@dataclass
+class UnlockResult:
+    removed: list[LockInfo | str]  # a str is an unreadable lock file, named
+    kept: list[LockInfo]
+
+
+def unlock(repo: Repository, remove_all: bool = False, now: float | None = None) -> UnlockResult:
+    """Remove stale locks (every lock with ``remove_all``); report what was removed and kept.
+
+    An unreadable lock file counts as stale. Another host's fresh lock is kept: its process
+    may still be running, and this host cannot tell.
+    """
+    result = UnlockResult(removed=[], kept=[])
+    for info in read_locks(repo):
+        if remove_all or isinstance(info, str) or info.is_stale(now):
+            name = info if isinstance(info, str) else info.id
+            with contextlib.suppress(ObjectNotFoundError):
+                repo.backend.remove(FileType.LOCK, name)
+            result.removed.append(info)
+        else:
+            result.kept.append(info)
+    return result

@@ -104,7 +104,11 @@ def node_from_stat(
 
 
 def apply_metadata(path: bytes, node: Node, as_root: bool, warn: list[str]) -> None:
-    """Owner, mode, extended attributes, then times (anything after would change mtime)."""
+    """Owner, extended attributes, mode, then times (anything after would change mtime).
+
+    Extended attributes go before the mode: a user may set user.* attributes only on a
+    file they can write, so a read-only file's attributes must be set while it is writable.
+    """
     is_link = node.type is NodeType.SYMLINK
     if as_root:
         uid = node.uid
@@ -117,8 +121,6 @@ def apply_metadata(path: bytes, node: Node, as_root: bool, warn: list[str]) -> N
             with contextlib.suppress(KeyError):
                 gid = grp.getgrnam(node.group).gr_gid
         os.chown(path, uid, gid, follow_symlinks=False)
-    if not is_link:
-        os.chmod(path, node.mode)
     for key, value in node.xattrs:
         try:
             os.setxattr(path, key, value, follow_symlinks=False)
@@ -126,4 +128,6 @@ def apply_metadata(path: bytes, node: Node, as_root: bool, warn: list[str]) -> N
             warn.append(
                 f"{os.fsdecode(path)}: extended attribute {key!r} not restored: {exc.strerror}"
             )
+    if not is_link:
+        os.chmod(path, node.mode)
     os.utime(path, ns=(node.mtime_ns, node.mtime_ns), follow_symlinks=False)

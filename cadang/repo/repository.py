@@ -11,9 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from cadang.backends import Backend, FileType
 from cadang.errors import (
+    BackendError,
     IntegrityError,
     ObjectNotFoundError,
     RepositoryNotFoundError,
+    StoragePermissionError,
     UnsupportedFormatError,
 )
 from cadang.repo import blob as blobcodec
@@ -39,6 +41,8 @@ class Repository:
         self.key_id = key_id
         self.cipher: Cipher = master.cipher()
         self.index = Index()
+        # Damaged index files that load_index skipped, one message each (naming the file).
+        self.index_errors: list[str] = []
         self._lock = threading.Lock()
         self._pending: set[bytes] = set()
         self._unindexed: dict[str, list[PackedBlob]] = {}
@@ -78,7 +82,7 @@ class Repository:
     @classmethod
     def open(cls, backend: Backend, passphrase: str, load_index: bool = True) -> Repository:
         config = cls.read_config(backend)
-        master, repo_id, key_id = keys.open_with_passphrase(backend, passphrase)
+        master, repo_id, key_id = keys.open_with_passphrase(backend, passphrase, config.id)
         if repo_id != config.id:
             raise UnsupportedFormatError(
                 "the key fits, but belongs to another repository than this config names"
@@ -111,12 +115,20 @@ class Repository:
         return decode_index_file(self.load_file(FileType.INDEX, name), name)
 
     def load_index(self) -> None:
-        """Read every index file; a damaged one is an error (``check`` reports which)."""
+        """Read every index file. A damaged one is skipped and named in ``index_errors``,
+        so what other index files describe stays usable (``check`` reports what is lost)."""
         index = Index()
         names = self.list_files(FileType.INDEX)
+        errors: list[str] = []
 
         def one(name: str) -> dict[str, list[PackedBlob]]:
-            return self.load_index_file(name)
+            try:
+                return self.load_index_file(name)
+            except StoragePermissionError:
+                raise
+            except (IntegrityError, BackendError) as exc:
+                errors.append(str(exc))
+                return {}
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             for packs in pool.map(one, names):
@@ -124,6 +136,7 @@ class Repository:
                     index.add_pack(pack, entries)
         len(index)  # merge now, not during the first lookups
         self.index = index
+        self.index_errors = sorted(errors)
 
     def save_index_file(self, packs: dict[str, list[PackedBlob]]) -> str:
         return self.save_file(FileType.INDEX, encode_index_file(packs))

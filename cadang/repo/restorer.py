@@ -105,6 +105,9 @@ class Restorer:
         self, snapshot: Snapshot, target: str, includes: list[str] | None = None
     ) -> RestoreSummary:
         start = time.monotonic()
+        # Each restore starts afresh: hard links of an earlier one must not point into it.
+        self.summary = RestoreSummary()
+        self._links, self._pending_links, self._dirs = {}, [], []
         include = _Include(includes or [])
         if include.parts:
             self._check_includes(snapshot, include)
@@ -217,14 +220,15 @@ class Restorer:
 
     # --- creating entries ----------------------------------------------------------------
     def _clear(self, path: bytes) -> None:
-        """Remove whatever is at path, unless it is a real directory."""
+        """Remove whatever is at path; a directory in the way goes with its contents."""
         try:
             st = os.lstat(path)
         except FileNotFoundError:
             return
         if stat.S_ISDIR(st.st_mode):
-            return
-        os.unlink(path)
+            shutil.rmtree(path)  # never follows symlinks inside it
+        else:
+            os.unlink(path)
 
     def _make_dir(self, path: bytes) -> bool:
         try:
@@ -232,6 +236,10 @@ class Restorer:
             if not stat.S_ISDIR(st.st_mode):
                 os.unlink(path)  # a symlink or file in the way: never follow it
                 os.mkdir(path, 0o700)
+            elif not self._as_root and st.st_mode & 0o700 != 0o700:
+                # A read-only directory from an earlier restore: writable until its mode
+                # from the snapshot is applied at the end.
+                os.chmod(path, stat.S_IMODE(st.st_mode) | 0o700)
         except FileNotFoundError:
             try:
                 os.mkdir(path, 0o700)
