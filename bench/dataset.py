@@ -22,12 +22,64 @@ from pathlib import Path
 
 import blake3
 
-WORDS = (
-    "def class return import from self if else elif for while try except with as lambda "
-    "yield None True False int str list dict data nik nama alamat kelurahan kecamatan kabupaten "
-    "penduduk tanggal lahir agama pekerjaan status kawin golongan darah backup restore server "
-    "database query select insert update delete where join order group having limit offset"
-).split()
+WORDS = [
+    "def",
+    "class",
+    "return",
+    "import",
+    "from",
+    "self",
+    "if",
+    "else",
+    "elif",
+    "for",
+    "while",
+    "try",
+    "except",
+    "with",
+    "as",
+    "lambda",
+    "yield",
+    "None",
+    "True",
+    "False",
+    "int",
+    "str",
+    "list",
+    "dict",
+    "data",
+    "nik",
+    "nama",
+    "alamat",
+    "kelurahan",
+    "kecamatan",
+    "kabupaten",
+    "penduduk",
+    "tanggal",
+    "lahir",
+    "agama",
+    "pekerjaan",
+    "status",
+    "kawin",
+    "golongan",
+    "darah",
+    "backup",
+    "restore",
+    "server",
+    "database",
+    "query",
+    "select",
+    "insert",
+    "update",
+    "delete",
+    "where",
+    "join",
+    "order",
+    "group",
+    "having",
+    "limit",
+    "offset",
+]
 
 
 def noise(seed: str, size: int) -> bytes:
@@ -47,7 +99,9 @@ def code_text(rng: random.Random, size: int) -> bytes:
 
 
 def sql_text(rng: random.Random, size: int) -> bytes:
-    out = bytearray(b"-- dump of table penduduk\nCREATE TABLE penduduk (nik char(16), nama text);\n")
+    out = bytearray(
+        b"-- dump of table penduduk\nCREATE TABLE penduduk (nik char(16), nama text);\n"
+    )
     names = ["Budi", "Siti", "Agus", "Dewi", "Made", "Ketut", "Wayan", "Nyoman", "Putu", "Sri"]
     places = ["Mojokerto", "Buleleng", "Trenggalek", "Surakarta", "Mentawai", "Denpasar"]
     while len(out) < size:
@@ -136,13 +190,17 @@ def mutate(root: Path, fraction: float = 0.01, seed: int = 2) -> int:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("dir", type=Path)
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     generate(args.dir, args.size_mib << 20, args.seed)
-    print(f"generated {args.size_mib} MiB in {args.dir} ({sum(1 for _ in os.scandir(args.dir))} top dirs)")
+    print(
+        f"generated {args.size_mib} MiB in {args.dir} ({sum(1 for _ in os.scandir(args.dir))} top dirs)"
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dataset import generate, mutate  # noqa: E402
+from dataset import generate, mutate
 
 STEPS = ["init", "backup", "incremental", "nochange", "restore", "check"]
 
@@ -123,7 +123,9 @@ def one_round(tool: Tool, data: Path, work: Path, size: int) -> tuple[dict[str, 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path(__file__).resolve().parent / "work")
@@ -201,7 +203,8 @@ def main() -> None:
                     "size_mib": args.size_mib,
                     "rounds": args.rounds,
                     "results": {
-                        t: [{s: m[s].__dict__ for s in STEPS} for m in rs] for t, rs in results.items()
+                        t: [{s: m[s].__dict__ for s in STEPS} for m in rs]
+                        for t, rs in results.items()
                     },
                     "repo_sizes": sizes,
                 },

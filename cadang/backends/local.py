@@ -92,9 +92,11 @@ class LocalBackend:
             try:
                 fd = os.open(tmp, flags, 0o600)
             except FileNotFoundError:
-                if ftype is not FileType.PACK or not os.path.isdir(self._dir(ftype)):
-                    raise
-                # A copy made by a tool that drops empty folders lacks some data/xx.
+                if ftype is FileType.CONFIG or not os.path.exists(
+                    os.path.join(self.root, "config")
+                ):
+                    raise  # no repository here (an unmounted disk?): never write beside it
+                # A copy made by a tool (or git) that drops empty folders lacks some of them.
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 fd = os.open(tmp, flags, 0o600)
             try:

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except SystemExit as exc:
+    except SystemExit:
         # click turns a closed stdout (``cadang ls latest | head``) into exit(1) after
         # swapping stdout for its PacifyFlushWrapper; that is the reader's choice, not an error.
         if type(sys.stdout).__name__ == "PacifyFlushWrapper":

@@ -177,6 +177,7 @@ class Archiver:
                 self.repo.flush()
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
+                self.repo.abort()
                 raise
             finally:
                 self._pool = None

@@ -10,7 +10,7 @@ import threading
 import zstandard
 
 from cadang.errors import IntegrityError
-from cadang.repo.crypto import Cipher
+from cadang.repo.crypto import DOMAIN_BLOB, Cipher
 
 CODEC_NONE = 0
 CODEC_ZSTD = 1
@@ -42,12 +42,12 @@ def encode(cipher: Cipher, data: bytes | memoryview, level: int) -> bytes:
     if level > 0 and len(data) > 64:
         packed = _compressor(level).compress(data)
         if len(packed) < len(data) - (len(data) >> _MIN_SAVING_SHIFT):
-            return cipher.seal(b"\x01" + packed)
-    return cipher.seal(b"\x00" + bytes(data))
+            return cipher.seal(b"\x01" + packed, DOMAIN_BLOB)
+    return cipher.seal(b"\x00" + bytes(data), DOMAIN_BLOB)
 
 
 def decode(cipher: Cipher, sealed: bytes | memoryview, raw_length: int, what: str) -> bytes:
-    plain = cipher.open(sealed, what)
+    plain = cipher.open(sealed, DOMAIN_BLOB, what)
     codec = plain[0] if plain else -1
     if codec == CODEC_NONE:
         out = plain[1:]

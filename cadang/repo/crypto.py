@@ -1,6 +1,8 @@
 """Authenticated encryption and keyed ids.
 
-Everything stored is sealed as ``nonce (12 bytes) || AES-256-GCM ciphertext || tag (16)``.
+Everything stored is sealed as ``nonce (12 bytes) || AES-256-GCM ciphertext || tag (16)``,
+with a *domain* (what kind of object it is) as associated data, so a sealed object of one
+kind can never be passed off as another (a stored blob planted as a snapshot fails to open).
 Blob ids are BLAKE3 keyed with a per-repository secret, so ids do not reveal content to
 someone without the key (an unkeyed hash would confirm a guessed file).
 """
@@ -22,6 +24,16 @@ NONCE_SIZE = 12
 TAG_SIZE = 16
 OVERHEAD = NONCE_SIZE + TAG_SIZE
 ID_SIZE = 32
+
+# Associated data of each kind of sealed object (FORMAT.md, "Sealing").
+DOMAIN_BLOB = b"cadang:blob"
+DOMAIN_PACK_HEADER = b"cadang:pack-header"
+DOMAIN_KEY = b"cadang:key"
+
+
+def file_domain(folder: str) -> bytes:
+    """The domain of a sealed repository file, by its folder: snapshots, index, locks."""
+    return b"cadang:" + folder.encode("ascii")
 
 
 @dataclass(frozen=True)
@@ -57,16 +69,16 @@ class Cipher:
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
 
-    def seal(self, plaintext: bytes | memoryview) -> bytes:
+    def seal(self, plaintext: bytes | memoryview, domain: bytes) -> bytes:
         nonce = os.urandom(NONCE_SIZE)
-        return nonce + self._aead.encrypt(nonce, bytes(plaintext), None)
+        return nonce + self._aead.encrypt(nonce, bytes(plaintext), domain)
 
-    def open(self, sealed: bytes | memoryview, what: str = "data") -> bytes:
+    def open(self, sealed: bytes | memoryview, domain: bytes, what: str = "data") -> bytes:
         if len(sealed) < OVERHEAD:
             raise IntegrityError(f"{what} is too short to be encrypted data (truncated?)")
         view = memoryview(sealed)
         try:
-            return self._aead.decrypt(bytes(view[:NONCE_SIZE]), bytes(view[NONCE_SIZE:]), None)
+            return self._aead.decrypt(bytes(view[:NONCE_SIZE]), bytes(view[NONCE_SIZE:]), domain)
         except InvalidTag:
             raise IntegrityError(
                 f"{what} failed authentication: it was altered or damaged"

@@ -41,7 +41,7 @@ from cadang.errors import (
     WrongPasswordError,
 )
 from cadang.i18n import _
-from cadang.repo.crypto import Cipher, MasterKey, storage_id
+from cadang.repo.crypto import DOMAIN_KEY, Cipher, MasterKey, storage_id
 
 KEY_FORMAT_VERSION = 1
 
@@ -117,7 +117,7 @@ def make_key_file(
             "parallelism": kdf.parallelism,
             "salt": _b64(salt),
         },
-        "data": _b64(kek.seal(secret)),
+        "data": _b64(kek.seal(secret, DOMAIN_KEY)),
     }
     return json.dumps(doc, indent=2).encode()
 
@@ -183,7 +183,7 @@ def unwrap(name: str, data: bytes, passphrase: str) -> tuple[MasterKey, str] | N
     except (KeyError, TypeError, ValueError, OverflowError, Argon2Error) as exc:
         raise IntegrityError(f"key file keys/{name} is not valid: {exc}") from None
     try:
-        secret = json.loads(kek.open(sealed, f"key file keys/{name}"))
+        secret = json.loads(kek.open(sealed, DOMAIN_KEY, f"key file keys/{name}"))
     except IntegrityError:
         return None
     master = MasterKey(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import msgpack
 
 from cadang.errors import IntegrityError
-from cadang.repo.crypto import ID_SIZE, OVERHEAD, Cipher
+from cadang.repo.crypto import DOMAIN_PACK_HEADER, ID_SIZE, OVERHEAD, Cipher
 
 _TRAILER = struct.Struct("<I")
 # A header entry is ~45 bytes packed; anything bigger than this bound is damage.
@@ -59,7 +59,7 @@ class PackWriter:
             [[int(e.type), e.id, e.length, e.raw_length] for e in self.entries],
             use_bin_type=True,
         )
-        sealed = cipher.seal(header)
+        sealed = cipher.seal(header, DOMAIN_PACK_HEADER)
         self._parts.append(sealed)
         self._parts.append(_TRAILER.pack(len(sealed)))
         data = b"".join(self._parts)
@@ -78,7 +78,7 @@ def header_length(tail: bytes, pack_size: int, name: str) -> int:
 
 
 def parse_header(cipher: Cipher, sealed: bytes, name: str) -> list[PackedBlob]:
-    raw = cipher.open(sealed, f"header of pack {name}")
+    raw = cipher.open(sealed, DOMAIN_PACK_HEADER, f"header of pack {name}")
     try:
         items = msgpack.unpackb(raw, raw=False)
         entries: list[PackedBlob] = []

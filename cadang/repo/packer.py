@@ -100,6 +100,17 @@ class PackUploader:
             self._queue.join()
         self._raise_if_failed()
 
+    def reset(self) -> None:
+        """Forget open packs and a past failure, so the next backup starts clean.
+
+        Blobs in dropped packs were never stored; the caller forgets them as pending.
+        """
+        with self._lock:
+            self._open.clear()
+        if self._thread is not None:
+            self._queue.join()  # after a failure the thread drains without storing
+        self._error = None
+
     def close(self) -> None:
         if self._thread is not None:
             self._queue.put(None)

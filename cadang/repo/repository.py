@@ -21,7 +21,7 @@ from cadang.errors import (
 from cadang.repo import blob as blobcodec
 from cadang.repo import keys
 from cadang.repo.config import RepoConfig
-from cadang.repo.crypto import Cipher, MasterKey, storage_id
+from cadang.repo.crypto import Cipher, MasterKey, file_domain, storage_id
 from cadang.repo.index import Index, IndexEntry, decode_index_file, encode_index_file
 from cadang.repo.pack import BlobType, PackedBlob
 from cadang.repo.packer import PackUploader
@@ -94,7 +94,7 @@ class Repository:
 
     # --- sealed files (snapshots, index files, locks) ------------------------------------
     def save_file(self, ftype: FileType, plaintext: bytes) -> str:
-        data = self.cipher.seal(plaintext)
+        data = self.cipher.seal(plaintext, file_domain(ftype.value))
         name = storage_id(data)
         self.backend.save(ftype, name, data)
         return name
@@ -105,7 +105,7 @@ class Repository:
             raise IntegrityError(
                 f"{ftype.value}/{name} is damaged: its content does not match its name"
             )
-        return self.cipher.open(data, f"{ftype.value}/{name}")
+        return self.cipher.open(data, file_domain(ftype.value), f"{ftype.value}/{name}")
 
     def list_files(self, ftype: FileType) -> list[str]:
         return sorted(name for name, _ in self.backend.list(ftype))
@@ -211,6 +211,17 @@ class Repository:
             to_write, self._unindexed = self._unindexed, {}
         if to_write:
             self.save_index_file(to_write)
+
+    def abort(self) -> None:
+        """After a failed write (a full disk): drop what was not stored, keep what was.
+
+        Packs already stored keep their place in ``_unindexed`` and get an index file at
+        the next flush; blobs that never reached a pack are forgotten, so a later backup
+        on this same object (the server runs many) stores them again.
+        """
+        self._uploader.reset()
+        with self._lock:
+            self._pending.clear()
 
     def close(self) -> None:
         self._uploader.close()

@@ -50,7 +50,7 @@ class Snapshot:
     @classmethod
     def from_bytes(cls, data: bytes, snapshot_id: str) -> Snapshot:
         try:
-            doc = json.loads(data)
+            doc = json.loads(data.decode("utf-8"))  # strictly UTF-8, as written
             if doc.pop("version", None) != SNAPSHOT_VERSION:
                 raise ValueError("unknown snapshot version")
             doc["time"] = dt.datetime.fromisoformat(doc["time"])

@@ -247,10 +247,24 @@ def test_local_pack_folder_missing_is_recreated(tmp_path: Path) -> None:
     """A copy of a repository made by a tool that drops empty folders still takes backups."""
     b = LocalBackend(str(tmp_path / "repo"))
     b.create()
+    b.save(FileType.CONFIG, "config", b"{}")
     name = "7f" + secrets.token_hex(31)
     (tmp_path / "repo" / "data" / "7f").rmdir()
+    (tmp_path / "repo" / "locks").rmdir()
     b.save(FileType.PACK, name, b"data")
     assert b.load(FileType.PACK, name) == b"data"
+    b.save(FileType.LOCK, "lock1", b"lock")
+    assert [n for n, _ in b.list(FileType.LOCK)] == ["lock1"]
+
+
+def test_local_never_creates_folders_where_no_repository_is(tmp_path: Path) -> None:
+    """An unmounted external disk leaves an empty mount point: nothing may be written there."""
+    mount_point = tmp_path / "media" / "hdd"
+    mount_point.mkdir(parents=True)
+    b = LocalBackend(str(mount_point))
+    with pytest.raises(BackendError):
+        b.save(FileType.PACK, "7f" + secrets.token_hex(31), b"data")
+    assert list(mount_point.iterdir()) == []
 
 
 def test_local_rejects_bad_names(tmp_path: Path) -> None:

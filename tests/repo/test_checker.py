@@ -22,6 +22,7 @@ from conftest import (
 from cadang.backends import FileType
 from cadang.backends.local import LocalBackend
 from cadang.errors import UnsupportedFormatError, UsageError
+from cadang.repo import blob as blobcodec
 from cadang.repo.checker import (
     Checker,
     CheckResult,
@@ -190,7 +191,10 @@ def test_unreferenced_pack_is_a_warning(check_repo: CheckRepo) -> None:
         writer = PackWriter()
         data = b"left behind by an interrupted backup"
         writer.add(
-            BlobType.DATA, repo.master.blob_id(data), repo.cipher.seal(b"\x00" + data), len(data)
+            BlobType.DATA,
+            repo.master.blob_id(data),
+            blobcodec.encode(repo.cipher, data, 0),
+            len(data),
         )
         raw = writer.finish(repo.cipher)
         name = storage_id(raw)

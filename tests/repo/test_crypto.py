@@ -10,21 +10,32 @@ from hypothesis import strategies as st
 
 from cadang.errors import IntegrityError
 from cadang.repo import blob as blobcodec
-from cadang.repo.crypto import OVERHEAD, Cipher, MasterKey, storage_id
+from cadang.repo.crypto import DOMAIN_BLOB, OVERHEAD, Cipher, MasterKey, file_domain, storage_id
 
 KEY = MasterKey.generate()
 CIPHER = KEY.cipher()
+D = b"cadang:test"
 
 
 @given(st.binary(max_size=5000))
 def test_seal_open_roundtrip(data: bytes) -> None:
-    sealed = CIPHER.seal(data)
+    sealed = CIPHER.seal(data, D)
     assert len(sealed) == len(data) + OVERHEAD
-    assert CIPHER.open(sealed) == data
+    assert CIPHER.open(sealed, D) == data
+
+
+def test_a_sealed_object_does_not_open_as_another_kind() -> None:
+    """A blob planted in snapshots/ must not open as a snapshot (domain separation)."""
+    blob = blobcodec.encode(CIPHER, b'{"tree": "00"}', 0)
+    with pytest.raises(IntegrityError):
+        CIPHER.open(blob, file_domain("snapshots"))
+    snapshot = CIPHER.seal(b"{}", file_domain("snapshots"))
+    with pytest.raises(IntegrityError):
+        CIPHER.open(snapshot, file_domain("index"))
 
 
 def test_seal_uses_fresh_nonces() -> None:
-    assert CIPHER.seal(b"same") != CIPHER.seal(b"same")
+    assert CIPHER.seal(b"same", D) != CIPHER.seal(b"same", D)
 
 
 @settings(max_examples=200)
@@ -34,29 +45,29 @@ def test_seal_uses_fresh_nonces() -> None:
     xor=st.integers(min_value=1, max_value=255),
 )
 def test_any_flipped_byte_is_detected(data: bytes, position: int, xor: int) -> None:
-    sealed = bytearray(CIPHER.seal(data))
+    sealed = bytearray(CIPHER.seal(data, D))
     sealed[position % len(sealed)] ^= xor
     with pytest.raises(IntegrityError, match="altered or damaged"):
-        CIPHER.open(bytes(sealed), "test data")
+        CIPHER.open(bytes(sealed), D, "test data")
 
 
 @given(data=st.binary(max_size=300), cut=st.integers(min_value=1))
 def test_truncation_is_detected(data: bytes, cut: int) -> None:
-    sealed = CIPHER.seal(data)
+    sealed = CIPHER.seal(data, D)
     short = sealed[: len(sealed) - 1 - cut % len(sealed)]
     with pytest.raises(IntegrityError):
-        CIPHER.open(short)
+        CIPHER.open(short, D)
 
 
 @given(data=st.binary(min_size=1, max_size=300), extra=st.binary(min_size=1, max_size=20))
 def test_appended_bytes_are_detected(data: bytes, extra: bytes) -> None:
     with pytest.raises(IntegrityError):
-        CIPHER.open(CIPHER.seal(data) + extra)
+        CIPHER.open(CIPHER.seal(data, D) + extra, D)
 
 
 def test_other_key_cannot_open() -> None:
     with pytest.raises(IntegrityError):
-        MasterKey.generate().cipher().open(CIPHER.seal(b"secret"))
+        MasterKey.generate().cipher().open(CIPHER.seal(b"secret", D), D)
 
 
 def test_blob_ids_are_keyed() -> None:
@@ -89,7 +100,7 @@ def test_compressible_blob_is_compressed() -> None:
     data = b"INSERT INTO pegawai VALUES (1, 'Budi');\n" * 5000
     sealed = blobcodec.encode(CIPHER, data, 3)
     assert len(sealed) < len(data) // 10
-    assert CIPHER.open(sealed)[0] == blobcodec.CODEC_ZSTD
+    assert CIPHER.open(sealed, DOMAIN_BLOB)[0] == blobcodec.CODEC_ZSTD
     assert blobcodec.decode(CIPHER, sealed, len(data), "blob") == data
 
 
@@ -97,7 +108,7 @@ def test_incompressible_blob_is_stored_raw() -> None:
     data = os.urandom(100_000)
     sealed = blobcodec.encode(CIPHER, data, 3)
     assert len(sealed) == len(data) + 1 + OVERHEAD
-    plain = CIPHER.open(sealed)
+    plain = CIPHER.open(sealed, DOMAIN_BLOB)
     assert plain[0] == blobcodec.CODEC_NONE
     assert plain[1:] == data
     assert blobcodec.decode(CIPHER, sealed, len(data), "blob") == data
@@ -105,7 +116,7 @@ def test_incompressible_blob_is_stored_raw() -> None:
 
 def test_level_zero_stores_raw() -> None:
     data = b"a" * 10_000
-    assert CIPHER.open(blobcodec.encode(CIPHER, data, 0))[0] == blobcodec.CODEC_NONE
+    assert CIPHER.open(blobcodec.encode(CIPHER, data, 0), DOMAIN_BLOB)[0] == blobcodec.CODEC_NONE
 
 
 def test_blob_length_mismatch_is_detected() -> None:
@@ -119,11 +130,11 @@ def test_blob_length_mismatch_is_detected() -> None:
 
 def test_unknown_codec_and_bad_zstd_are_detected() -> None:
     with pytest.raises(IntegrityError, match="unknown codec"):
-        blobcodec.decode(CIPHER, CIPHER.seal(b"\x07abc"), 3, "blob")
+        blobcodec.decode(CIPHER, CIPHER.seal(b"\x07abc", DOMAIN_BLOB), 3, "blob")
     with pytest.raises(IntegrityError, match="does not decompress"):
-        blobcodec.decode(CIPHER, CIPHER.seal(b"\x01not zstd"), 8, "blob")
+        blobcodec.decode(CIPHER, CIPHER.seal(b"\x01not zstd", DOMAIN_BLOB), 8, "blob")
     with pytest.raises(IntegrityError):
-        blobcodec.decode(CIPHER, CIPHER.seal(b""), 0, "blob")
+        blobcodec.decode(CIPHER, CIPHER.seal(b"", DOMAIN_BLOB), 0, "blob")
 
 
 def test_cipher_needs_a_256_bit_key() -> None:

@@ -134,6 +134,28 @@ def test_full_disk_at_every_write(tmp_path: Path, trees: tuple[Path, Path]) -> N
         used += size
 
 
+def test_same_repository_object_backs_up_after_space_is_freed(
+    tmp_path: Path, trees: tuple[Path, Path]
+) -> None:
+    """A long-running process (the server) keeps its Repository after a failed backup."""
+    disk = FillingDisk(str(tmp_path / "repo"))
+    repo = Repository.init(disk, TEST_PASSWORD, TEST_KDF)
+    backup(repo, trees[0])
+    disk.budget = 1_000_000  # fills up in the middle of the 3 MB file's pack
+    with pytest.raises(StorageFullError):
+        backup(repo, trees[1])
+    disk.budget = None
+    backup(repo, trees[1])
+    repo.close()
+    assert_consistent(tmp_path / "repo")
+    final = reopen(tmp_path / "repo")
+    snaps = load_all(final)
+    assert len(snaps) == 2
+    target = tmp_path / "restore"
+    assert Restorer(final).restore(snaps[-1], str(target)).errors == []
+    assert_trees_equal(trees[1], restored_path(target, trees[1]))
+
+
 def test_full_disk_through_the_cli(
     tmp_path: Path,
     trees: tuple[Path, Path],

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from cadang.errors import IntegrityError
 from cadang.repo import blob as blobcodec
-from cadang.repo.crypto import MasterKey
+from cadang.repo.crypto import DOMAIN_PACK_HEADER, MasterKey
 from cadang.repo.pack import (
     BlobType,
     PackWriter,
@@ -121,7 +121,7 @@ def test_impossible_header_length() -> None:
 )
 def test_malformed_header(header: bytes) -> None:
     with pytest.raises(IntegrityError, match="malformed"):
-        parse_header(CIPHER, CIPHER.seal(header), "p")
+        parse_header(CIPHER, CIPHER.seal(header, DOMAIN_PACK_HEADER), "p")
 
 
 def test_header_sealed_with_other_key() -> None:
