@@ -26,18 +26,22 @@ def map_os_error(exc: OSError, what: str) -> BackendError:
     """Turn an OSError into the backend error a user can act on."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return StorageFullError(
-            f"no space left while writing {what}",
-            hint="free space on the repository disk, then run the backup again; "
-            "the repository is unchanged apart from unreferenced data that prune removes",
+            _("no space left while writing {what}").format(what=what),
+            hint=_(
+                "free space on the repository disk, then run the backup again; "
+                "the repository is unchanged apart from unreferenced data that prune removes"
+            ),
         )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return StoragePermissionError(
-            f"permission denied for {what}: {exc.strerror}",
-            hint="check that the repository directory is writable by this user",
+            _("permission denied for {what}: {reason}").format(what=what, reason=exc.strerror),
+            hint=_("check that the repository directory is writable by this user"),
         )
     if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-        return ObjectNotFoundError(f"{what} does not exist")
-    return BackendError(f"cannot access {what}: {exc.strerror or exc}")
+        return ObjectNotFoundError(_("{what} does not exist").format(what=what))
+    return BackendError(
+        _("cannot access {what}: {reason}").format(what=what, reason=exc.strerror or exc)
+    )
 
 
 class LocalBackend:
@@ -61,12 +65,14 @@ class LocalBackend:
         if ftype is FileType.CONFIG:
             return os.path.join(self.root, "config")
         if not name or "/" in name or name.startswith(".") or name.endswith(_TMP_SUFFIX):
-            raise BackendError(f"invalid file name {name!r}")
+            raise BackendError(_("invalid file name {name!r}").format(name=name))
         return os.path.join(self._dir(ftype, name), name)
 
     def create(self) -> None:
         if os.path.exists(os.path.join(self.root, "config")):
-            raise RepositoryExistsError(f"a repository already exists at {self.root}")
+            raise RepositoryExistsError(
+                _("a repository already exists at {location}").format(location=self.root)
+            )
         if os.path.lexists(self.root) and not os.path.isdir(self.root):
             raise BackendError(
                 _("{path} is not a directory").format(path=self.root),
@@ -80,12 +86,14 @@ class LocalBackend:
             for i in range(256):
                 os.makedirs(os.path.join(self.root, "data", f"{i:02x}"), exist_ok=True)
         except OSError as exc:
-            raise map_os_error(exc, f"repository directory {self.root}") from exc
+            raise map_os_error(
+                exc, _("repository directory {path}").format(path=self.root)
+            ) from exc
 
     def save(self, ftype: FileType, name: str, data: bytes) -> None:
         path = self._path(ftype, name)
         if os.path.exists(path):
-            raise ObjectExistsError(f"{ftype.value}/{name} already exists")
+            raise ObjectExistsError(_("{file} already exists").format(file=f"{ftype.value}/{name}"))
         tmp = f"{path}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         try:
@@ -112,7 +120,9 @@ class LocalBackend:
             try:
                 os.link(tmp, path)
             except FileExistsError as exc:
-                raise ObjectExistsError(f"{ftype.value}/{name} already exists") from exc
+                raise ObjectExistsError(
+                    _("{file} already exists").format(file=f"{ftype.value}/{name}")
+                ) from exc
             finally:
                 os.unlink(tmp)
             self._fsync_dir(os.path.dirname(path))
@@ -132,18 +142,25 @@ class LocalBackend:
     def load(self, ftype: FileType, name: str, offset: int = 0, length: int | None = None) -> bytes:
         path = self._path(ftype, name)
         try:
-            with open(path, "rb", buffering=0) as f:
-                if length is None:
+            if length is None:
+                with open(path, "rb", buffering=0) as f:
                     if offset:
                         f.seek(offset)
                     return f.read()
-                data = os.pread(f.fileno(), length, offset)
+            # A range read (one blob of a pack) is the restore's hot path: three syscalls.
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                data = os.pread(fd, length, offset)
+            finally:
+                os.close(fd)
         except OSError as exc:
             raise map_os_error(exc, f"{ftype.value}/{name}") from exc
         if len(data) != length:
             raise BackendError(
-                f"{ftype.value}/{name} is shorter than expected "
-                f"(wanted {length} bytes at {offset}, got {len(data)}); the file is truncated"
+                _(
+                    "{file} is shorter than expected (wanted {length} bytes at {offset}, "
+                    "got {got}); the file is truncated"
+                ).format(file=f"{ftype.value}/{name}", length=length, offset=offset, got=len(data))
             )
         return data
 

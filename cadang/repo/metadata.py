@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import functools
 import grp
@@ -10,6 +9,7 @@ import os
 import pwd
 import stat
 
+from cadang.i18n import _
 from cadang.repo.tree import Node, NodeType
 
 # Errors that mean "this filesystem has no extended attributes", not "something broke".
@@ -30,6 +30,23 @@ def group_name(gid: int) -> str:
         return grp.getgrgid(gid).gr_name
     except KeyError:
         return ""
+
+
+@functools.lru_cache(maxsize=1024)
+def uid_of(name: str, default: int) -> int:
+    """The local uid of a user name; each uncached lookup reads /etc/passwd."""
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return default
+
+
+@functools.lru_cache(maxsize=1024)
+def gid_of(name: str, default: int) -> int:
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return default
 
 
 def node_type(mode: int) -> NodeType:
@@ -103,31 +120,54 @@ def node_from_stat(
     return node
 
 
-def apply_metadata(path: bytes, node: Node, as_root: bool, warn: list[str]) -> None:
+def apply_metadata(
+    path: bytes, node: Node, as_root: bool, warn: list[str], fd: int | None = None
+) -> None:
     """Owner, extended attributes, mode, then times (anything after would change mtime).
 
     Extended attributes go before the mode: a user may set user.* attributes only on a
     file they can write, so a read-only file's attributes must be set while it is writable.
+    With ``fd`` (a regular file still open after writing) the calls work on the descriptor:
+    no path lookups, and nothing can be swapped in under the name meanwhile.
     """
+    if fd is not None:
+        _apply_to_fd(fd, path, node, as_root, warn)
+        return
     is_link = node.type is NodeType.SYMLINK
     if as_root:
-        uid = node.uid
-        gid = node.gid
-        # Prefer the name: a restore onto another server maps users by name, as tar does.
-        if node.user:
-            with contextlib.suppress(KeyError):
-                uid = pwd.getpwnam(node.user).pw_uid
-        if node.group:
-            with contextlib.suppress(KeyError):
-                gid = grp.getgrnam(node.group).gr_gid
-        os.chown(path, uid, gid, follow_symlinks=False)
+        os.chown(path, *_owner(node), follow_symlinks=False)
     for key, value in node.xattrs:
         try:
             os.setxattr(path, key, value, follow_symlinks=False)
         except OSError as exc:
             warn.append(
-                f"{os.fsdecode(path)}: extended attribute {key!r} not restored: {exc.strerror}"
+                _("{path}: extended attribute {name!r} not restored: {reason}").format(
+                    path=os.fsdecode(path), name=key, reason=exc.strerror
+                )
             )
     if not is_link:
         os.chmod(path, node.mode)
     os.utime(path, ns=(node.mtime_ns, node.mtime_ns), follow_symlinks=False)
+
+
+def _owner(node: Node) -> tuple[int, int]:
+    # Prefer the name: a restore onto another server maps users by name, as tar does.
+    uid = uid_of(node.user, node.uid) if node.user else node.uid
+    gid = gid_of(node.group, node.gid) if node.group else node.gid
+    return uid, gid
+
+
+def _apply_to_fd(fd: int, path: bytes, node: Node, as_root: bool, warn: list[str]) -> None:
+    if as_root:
+        os.fchown(fd, *_owner(node))
+    for key, value in node.xattrs:
+        try:
+            os.setxattr(fd, key, value)
+        except OSError as exc:
+            warn.append(
+                _("{path}: extended attribute {name!r} not restored: {reason}").format(
+                    path=os.fsdecode(path), name=key, reason=exc.strerror
+                )
+            )
+    os.fchmod(fd, node.mode)
+    os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))

@@ -9,7 +9,6 @@ creating entries changes them. A damaged blob fails only the files that use it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import stat
@@ -20,11 +19,16 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cadang.errors import CadangError, PathNotFoundError, RestoreError
+from cadang.i18n import _
 from cadang.repo.metadata import apply_metadata
 from cadang.repo.repository import Repository
 from cadang.repo.snapshot import Snapshot
 from cadang.repo.tree import Node, NodeType
 from cadang.repo.walker import load_tree, split_path
+
+# Small files go to the pool in batches of this many files or bytes.
+_BATCH_FILES = 32
+_BATCH_BYTES = 4 * 1024 * 1024
 
 
 class RestoreProgress(Protocol):
@@ -98,6 +102,8 @@ class Restorer:
         self.summary = RestoreSummary()
         self._as_root = os.geteuid() == 0
         self._links: dict[tuple[int, int], bytes] = {}
+        self._batch: list[tuple[bytes, Node]] = []
+        self._batch_bytes = 0
         self._pending_links: list[tuple[bytes, bytes, Node]] = []
         self._dirs: list[tuple[bytes, Node]] = []
 
@@ -108,6 +114,7 @@ class Restorer:
         # Each restore starts afresh: hard links of an earlier one must not point into it.
         self.summary = RestoreSummary()
         self._links, self._pending_links, self._dirs = {}, [], []
+        self._batch, self._batch_bytes = [], 0
         include = _Include(includes or [])
         if include.parts:
             self._check_includes(snapshot, include)
@@ -115,13 +122,16 @@ class Restorer:
         try:
             os.makedirs(root, exist_ok=True)
         except OSError as exc:
-            raise RestoreError(f"cannot create target {target}: {exc.strerror}") from exc
+            raise RestoreError(
+                _("cannot create target {path}: {reason}").format(path=target, reason=exc.strerror)
+            ) from exc
         if not isinstance(self.progress, _NoProgress):
             self._count_totals(snapshot.tree, include)
         with ThreadPoolExecutor(self.workers, thread_name_prefix="restore") as pool:
             futures: list[Future[None]] = []
             try:
                 self._restore_tree(pool, futures, snapshot.tree, root, [], include)
+                self._submit_batch(pool, futures)
                 for f in futures:
                     f.result()
             except BaseException:
@@ -134,6 +144,23 @@ class Restorer:
         self.summary.duration = round(time.monotonic() - start, 3)
         return self.summary
 
+    def _submit_batch(self, pool: ThreadPoolExecutor, futures: list[Future[None]]) -> None:
+        """Hand the collected files to the pool as one job: per-job overhead (futures,
+        locks, wake-ups) would otherwise dominate restores of many small files."""
+        if not self._batch:
+            return
+        batch, self._batch, self._batch_bytes = self._batch, [], 0
+        self._slots.acquire()
+        fut = pool.submit(self._write_batch, batch)
+        fut.add_done_callback(lambda _f: self._slots.release())
+        futures.append(fut)
+        if len(futures) > 1024:  # keep the list short on huge trees
+            futures[:] = [f for f in futures if not f.done() or f.exception()]
+
+    def _write_batch(self, batch: list[tuple[bytes, Node]]) -> None:
+        for path, node in batch:
+            self._write_file(path, node)
+
     def _check_includes(self, snapshot: Snapshot, include: _Include) -> None:
         for parts in include.parts:
             tree: bytes | None = snapshot.tree
@@ -143,7 +170,9 @@ class Restorer:
                     node = next((n for n in load_tree(self.repo, tree) if n.name == part), None)
                 if node is None:
                     shown = "/" + b"/".join(parts).decode("utf-8", "replace")
-                    raise PathNotFoundError(f"{shown} is not in snapshot {snapshot.short_id}")
+                    raise PathNotFoundError(
+                        _("{path} is not in snapshot {id}").format(path=shown, id=snapshot.short_id)
+                    )
                 tree = node.subtree if node.type is NodeType.DIR else None
 
     def _count_totals(self, tree_id: bytes, include: _Include) -> None:
@@ -186,7 +215,7 @@ class Restorer:
             return
         for node in nodes:
             p = [*parts, node.name]
-            want, _ = include.wanted(p)
+            want, _descend = include.wanted(p)
             if not want:
                 continue
             path = dirpath + b"/" + node.name
@@ -209,12 +238,10 @@ class Restorer:
                         self._pending_links.append((path, first, node))
                         continue
                     self._links[key] = path
-                self._slots.acquire()
-                fut = pool.submit(self._write_file, path, node)
-                fut.add_done_callback(lambda _f: self._slots.release())
-                futures.append(fut)
-                if len(futures) > 1024:  # keep the list short on huge trees
-                    futures[:] = [f for f in futures if not f.done() or f.exception()]
+                self._batch.append((path, node))
+                self._batch_bytes += node.size
+                if len(self._batch) >= _BATCH_FILES or self._batch_bytes >= _BATCH_BYTES:
+                    self._submit_batch(pool, futures)
             else:
                 self._make_special(path, node)
 
@@ -257,17 +284,16 @@ class Restorer:
         fd = -1
         written = 0
         try:
-            existing = None
-            with contextlib.suppress(FileNotFoundError):
-                existing = os.lstat(path)
-            if existing is not None:
-                if stat.S_ISDIR(existing.st_mode):
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            try:
+                fd = os.open(path, flags, 0o600)
+            except FileExistsError:
+                # Something is in the way (restoring over a tree): remove it, never follow it.
+                if stat.S_ISDIR(os.lstat(path).st_mode):
                     shutil.rmtree(path)
                 else:
                     os.unlink(path)
-            fd = os.open(
-                path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
-            )
+                fd = os.open(path, flags, 0o600)
             for blob_id in node.content:
                 data = self.repo.load_blob(blob_id)
                 view = memoryview(data)
@@ -276,11 +302,15 @@ class Restorer:
                     view = view[n:]
                 written += len(data)
                 self.progress.bytes_done(len(data))
+            if written != node.size:
+                raise RestoreError(
+                    _("restored {written} bytes, the snapshot records {size}").format(
+                        written=written, size=node.size
+                    )
+                )
+            self._apply(path, node, fd)
             os.close(fd)
             fd = -1
-            if written != node.size:
-                raise RestoreError(f"restored {written} bytes, the snapshot records {node.size}")
-            self._apply(path, node)
         except (OSError, CadangError) as exc:
             self._error(path, exc)
             return
@@ -313,13 +343,17 @@ class Restorer:
                 kind = stat.S_IFCHR if node.type is NodeType.CHARDEV else stat.S_IFBLK
                 if not self._as_root:
                     self.summary.warnings.append(
-                        f"{path.decode('utf-8', 'replace')}: device node not restored (needs root)"
+                        _("{path}: device node not restored (needs root)").format(
+                            path=path.decode("utf-8", "replace")
+                        )
                     )
                     return
                 os.mknod(path, kind | 0o600, node.rdev)
             else:
                 self.summary.warnings.append(
-                    f"{path.decode('utf-8', 'replace')}: socket not restored (sockets are made by programs)"
+                    _("{path}: socket not restored (sockets are made by programs)").format(
+                        path=path.decode("utf-8", "replace")
+                    )
                 )
                 return
             self._apply(path, node)
@@ -329,12 +363,12 @@ class Restorer:
         with self._lock:
             self.summary.others += 1
 
-    def _apply(self, path: bytes, node: Node) -> None:
+    def _apply(self, path: bytes, node: Node, fd: int | None = None) -> None:
         warnings: list[str] = []
         try:
-            apply_metadata(path, node, self._as_root, warnings)
+            apply_metadata(path, node, self._as_root, warnings, fd)
         except OSError as exc:
-            self._error(path, f"metadata not restored: {exc.strerror}")
+            self._error(path, _("metadata not restored: {reason}").format(reason=exc.strerror))
         if warnings:
             with self._lock:
                 self.summary.warnings.extend(warnings)
