@@ -47,14 +47,18 @@ else
 fi
 
 step "Summary"
-cadang snapshots --json | python -c '
-import json, sys
-snaps = json.load(sys.stdin)
-for s in snaps:
+cadang snapshots --json > "$DEMO/snapshots.json"
+python - "$DEMO/snapshots.json" <<'PY'
+import json
+import sys
+
+for s in json.load(open(sys.argv[1])):
     m = s["summary"]
-    print(f"{s[\"short_id\"]}  {m[\"total_files\"]} files, {m[\"total_bytes\"] / 2**20:.1f} MiB processed, "
-          f"{m[\"data_added\"] / 2**20:.1f} MiB added, {m[\"duration\"]:.1f}s")
-'
+    print(
+        f"{s['short_id']}  {m['total_files']} files, {m['total_bytes'] / 2**20:.1f} MiB processed, "
+        f"{m['data_added'] / 2**20:.1f} MiB added, {m['duration']:.1f}s"
+    )
+PY
 du -sh "$CADANG_REPOSITORY" | awk '{print "repository size on disk: " $1}'
 echo
 echo "Try it yourself:  source .venv/bin/activate; export CADANG_REPOSITORY=$CADANG_REPOSITORY CADANG_PASSWORD_FILE=$CADANG_PASSWORD_FILE; cadang --help"

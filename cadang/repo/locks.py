@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from cadang.backends import FileType
 from cadang.errors import CadangError, IntegrityError, LockError, ObjectNotFoundError
+from cadang.i18n import _
 from cadang.repo.repository import Repository
 
 STALE_AFTER = 30 * 60.0
@@ -45,9 +46,18 @@ class LockInfo:
         return False
 
     def describe(self) -> str:
-        kind = "exclusive" if self.exclusive else "shared"
-        age = int(time.time() - self.time)
-        return f"{kind} lock {self.id[:8]} by {self.username}@{self.hostname} pid {self.pid}, refreshed {age}s ago"
+        template = (
+            _("exclusive lock {id} by {user}@{host} pid {pid}, refreshed {age}s ago")
+            if self.exclusive
+            else _("shared lock {id} by {user}@{host} pid {pid}, refreshed {age}s ago")
+        )
+        return template.format(
+            id=self.id[:8],
+            user=self.username,
+            host=self.hostname,
+            pid=self.pid,
+            age=int(time.time() - self.time),
+        )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -87,6 +97,7 @@ class Lock:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._mutex = threading.Lock()
+        self.lost = False  # set when the lock file vanished under us
 
     def _write(self) -> str:
         doc = {
@@ -118,12 +129,17 @@ class Lock:
             self._remove()
             if time.monotonic() >= deadline:
                 raise LockError(
-                    "the repository is locked: " + "; ".join(c.describe() for c in conflicts),
-                    hint="wait for that operation to finish, or use --retry-lock; "
-                    "'cadang unlock' removes only stale locks",
+                    _("the repository is locked: {locks}").format(
+                        locks="; ".join(c.describe() for c in conflicts)
+                    ),
+                    hint=_(
+                        "wait for that operation to finish, or use --retry-lock; "
+                        "'cadang unlock' removes only stale locks"
+                    ),
                 )
             sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 10.0)
+        self.repo.held_lock = self
         self._thread = threading.Thread(target=self._refresh_loop, name="lock-refresh", daemon=True)
         self._thread.start()
 
@@ -134,11 +150,36 @@ class Lock:
                     return
                 old = self.name
                 try:
+                    if old and not self.repo.backend.exists(FileType.LOCK, old):
+                        # Someone removed it (unlock --remove-all, or it went stale while
+                        # this process was stopped): a prune may have run meanwhile, so
+                        # this command must not commit anything. Writing a new lock would
+                        # hide that.
+                        self.lost = True
+                        return
                     self.name = self._write()
                     if old:
                         self.repo.backend.remove(FileType.LOCK, old)
                 except CadangError:
                     pass  # try again next round; the old lock is still fresh for a while
+
+    def ensure_held(self) -> None:
+        """Raise unless this lock has been held without a gap; called before a commit."""
+        with self._mutex:
+            held = (
+                not self.lost
+                and self.name is not None
+                and self.repo.backend.exists(FileType.LOCK, self.name)
+            )
+        if not held:
+            self.lost = True
+            raise LockError(
+                _(
+                    "this command's lock on the repository was removed while it ran, so "
+                    "nothing was committed (a prune may have run meanwhile)"
+                ),
+                hint=_("run the command again; 'cadang unlock' removes only stale locks"),
+            )
 
     def _remove(self) -> None:
         if self.name is not None:
@@ -147,6 +188,8 @@ class Lock:
             self.name = None
 
     def release(self) -> None:
+        if self.repo.held_lock is self:
+            self.repo.held_lock = None
         self._stop.set()
         if self._thread is not None:
             self._thread.join()

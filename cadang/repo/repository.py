@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 from cadang.backends import Backend, FileType
 from cadang.errors import (
@@ -18,6 +19,7 @@ from cadang.errors import (
     StoragePermissionError,
     UnsupportedFormatError,
 )
+from cadang.i18n import _
 from cadang.repo import blob as blobcodec
 from cadang.repo import keys
 from cadang.repo.config import RepoConfig
@@ -29,6 +31,12 @@ from cadang.repo.packer import PackUploader
 # Write an index file every so many packs, so a crash in a long backup loses little and
 # the entries waiting to be written stay few.
 _INDEX_EVERY_PACKS = 200
+
+
+class HeldLock(Protocol):
+    """The lock a command holds (cadang.repo.locks.Lock); checked before each commit."""
+
+    def ensure_held(self) -> None: ...
 
 
 class Repository:
@@ -49,6 +57,7 @@ class Repository:
         self._uploader = PackUploader(backend, self.cipher, config.pack_size, self._pack_stored)
         self.bytes_added = 0  # sealed bytes of new blobs, for summaries
         self.blobs_added = 0
+        self.held_lock: HeldLock | None = None
 
     # --- opening ---------------------------------------------------------------------------
     @classmethod
@@ -74,8 +83,8 @@ class Repository:
             data = backend.load(FileType.CONFIG, "config")
         except ObjectNotFoundError:
             raise RepositoryNotFoundError(
-                f"there is no repository at {backend.location()}",
-                hint="check the path, or create one with 'cadang init'",
+                _("there is no repository at {location}").format(location=backend.location()),
+                hint=_("check the path, or create one with 'cadang init'"),
             ) from None
         return RepoConfig.from_bytes(data)
 
@@ -85,7 +94,7 @@ class Repository:
         master, repo_id, key_id = keys.open_with_passphrase(backend, passphrase, config.id)
         if repo_id != config.id:
             raise UnsupportedFormatError(
-                "the key fits, but belongs to another repository than this config names"
+                _("the key fits, but belongs to another repository than this config names")
             )
         repo = cls(backend, config, master, key_id)
         if load_index:
@@ -103,12 +112,14 @@ class Repository:
         data = self.backend.load(ftype, name)
         if storage_id(data) != name:
             raise IntegrityError(
-                f"{ftype.value}/{name} is damaged: its content does not match its name"
+                _("{file} is damaged: its content does not match its name").format(
+                    file=f"{ftype.value}/{name}"
+                )
             )
         return self.cipher.open(data, file_domain(ftype.value), f"{ftype.value}/{name}")
 
     def list_files(self, ftype: FileType) -> list[str]:
-        return sorted(name for name, _ in self.backend.list(ftype))
+        return sorted(name for name, _size in self.backend.list(ftype))
 
     # --- index -------------------------------------------------------------------------------
     def load_index_file(self, name: str) -> dict[str, list[PackedBlob]]:
@@ -162,7 +173,7 @@ class Repository:
     def lookup(self, blob_id: bytes) -> IndexEntry:
         entry = self.index.lookup(blob_id)
         if entry is None:
-            raise IntegrityError(f"blob {blob_id.hex()} is not in the index")
+            raise IntegrityError(_("blob {id} is not in the index").format(id=blob_id.hex()))
         return entry
 
     def save_blob(
@@ -192,7 +203,7 @@ class Repository:
         return self.read_blob(entry, verify)
 
     def read_blob(self, entry: IndexEntry, verify: bool = True) -> bytes:
-        what = f"blob {entry.id.hex()[:16]} in pack {entry.pack[:16]}"
+        what = _("blob {id} in pack {pack}").format(id=entry.id.hex()[:16], pack=entry.pack[:16])
         sealed = self.backend.load(FileType.PACK, entry.pack, entry.offset, entry.length)
         return self.decode_blob(entry.id, sealed, entry.raw_length, what, verify)
 
@@ -201,7 +212,7 @@ class Repository:
     ) -> bytes:
         data = blobcodec.decode(self.cipher, sealed, raw_length, what)
         if verify and self.master.blob_id(data) != blob_id:
-            raise IntegrityError(f"{what} does not match its id")
+            raise IntegrityError(_("{what} does not match its id").format(what=what))
         return data
 
     def flush(self) -> None:

@@ -15,6 +15,7 @@ from cadang.errors import (
     IntegrityError,
     SnapshotNotFoundError,
 )
+from cadang.i18n import _
 from cadang.repo.repository import Repository
 
 SNAPSHOT_VERSION = 1
@@ -52,12 +53,14 @@ class Snapshot:
         try:
             doc = json.loads(data.decode("utf-8"))  # strictly UTF-8, as written
             if doc.pop("version", None) != SNAPSHOT_VERSION:
-                raise ValueError("unknown snapshot version")
+                raise ValueError(_("unknown snapshot version"))
             doc["time"] = dt.datetime.fromisoformat(doc["time"])
             doc["tree"] = bytes.fromhex(doc["tree"])
             return cls(id=snapshot_id, **doc)
         except (ValueError, TypeError, KeyError) as exc:
-            raise IntegrityError(f"snapshot {snapshot_id} is malformed: {exc}") from None
+            raise IntegrityError(
+                _("snapshot {id} is malformed: {reason}").format(id=snapshot_id, reason=exc)
+            ) from None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +81,8 @@ class Snapshot:
 
 
 def save_snapshot(repo: Repository, snap: Snapshot) -> str:
+    if repo.held_lock is not None:
+        repo.held_lock.ensure_held()  # a snapshot must not point at data a prune removed
     snap.id = repo.save_file(FileType.SNAPSHOT, snap.to_bytes())
     return snap.id
 
@@ -106,7 +111,7 @@ def find_snapshot(
     """Resolve ``latest``, a full id, an id prefix, or a label."""
     snaps = list(snapshots) if snapshots is not None else load_all(repo, errors=[])
     if not snaps:
-        raise SnapshotNotFoundError("the repository has no snapshots yet")
+        raise SnapshotNotFoundError(_("the repository has no snapshots yet"))
     if ref == "latest":
         return snaps[-1]
     matches = [s for s in snaps if s.id.startswith(ref)] if ref else []
@@ -115,11 +120,14 @@ def find_snapshot(
         if labelled:
             return labelled[-1]
         raise SnapshotNotFoundError(
-            f"no snapshot matches {ref!r}", hint="'cadang snapshots' lists them"
+            _("no snapshot matches {ref!r}").format(ref=ref),
+            hint=_("'cadang snapshots' lists them"),
         )
     if len(matches) > 1:
         raise AmbiguousSnapshotError(
-            f"{ref!r} matches {len(matches)} snapshots; give more characters of the id"
+            _("{ref!r} matches {n} snapshots; give more characters of the id").format(
+                ref=ref, n=len(matches)
+            )
         )
     return matches[0]
 

@@ -104,3 +104,51 @@ def test_a_stale_lock_does_not_block(repo: Repository) -> None:
     fabricate_lock(repo, exclusive=True, pid=dead_pid())
     with locked(repo, exclusive=True) as lock:
         assert lock.name in lock_ids(repo)
+
+
+def test_a_backup_whose_lock_was_removed_commits_nothing(
+    repo: Repository, tmp_path: Path
+) -> None:
+    """unlock --remove-all (or a long stall) during a backup: a prune may have run, so the
+    backup must not write a snapshot that could point at deleted data."""
+    from cadang.repo.archiver import Archiver, BackupOptions
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "f").write_bytes(b"x" * 1000)
+    with locked(repo) as lock:
+        assert lock.name is not None
+        repo.backend.remove(FileType.LOCK, lock.name)
+        with pytest.raises(LockError, match="removed while it ran"):
+            Archiver(repo).backup(BackupOptions(paths=[str(tmp_path / "data")]))
+    assert list(repo.backend.list(FileType.SNAPSHOT)) == []
+    assert repo.held_lock is None
+    # With a lock held throughout, the same backup commits.
+    with locked(repo):
+        snap, _ = Archiver(repo).backup(BackupOptions(paths=[str(tmp_path / "data")]))
+    assert [n for n, _ in repo.backend.list(FileType.SNAPSHOT)] == [snap.id]
+
+
+def test_refresh_notices_a_removed_lock_instead_of_writing_a_new_one(repo: Repository) -> None:
+    lock = Lock(repo, exclusive=False)
+    lock.acquire()
+    try:
+        assert lock.name is not None
+        repo.backend.remove(FileType.LOCK, lock.name)
+        lock._stop.set()  # stop the background thread; drive one refresh by hand
+        assert lock._thread is not None
+        lock._thread.join()
+        lock._stop.clear()
+        import cadang.repo.locks as locks_module
+
+        original = locks_module.REFRESH_EVERY
+        locks_module.REFRESH_EVERY = 0.0
+        try:
+            lock._refresh_loop()
+        finally:
+            locks_module.REFRESH_EVERY = original
+        assert lock.lost
+        assert list(repo.backend.list(FileType.LOCK)) == []  # no new lock hides the gap
+        with pytest.raises(LockError):
+            lock.ensure_held()
+    finally:
+        lock.release()
