@@ -34,6 +34,22 @@ from cadang.repo.tree import Node, NodeType
 from cadang.repo.walker import load_tree, save_tree
 
 
+def _same_stat(old: Node, st: os.stat_result) -> bool:
+    """Every field a node takes from lstat() is unchanged."""
+    return (
+        old.type is NodeType.FILE
+        and old.size == st.st_size
+        and old.mtime_ns == st.st_mtime_ns
+        and old.ctime_ns == st.st_ctime_ns
+        and old.inode == st.st_ino
+        and old.device == st.st_dev
+        and old.mode == stat.S_IMODE(st.st_mode)
+        and old.uid == st.st_uid
+        and old.gid == st.st_gid
+        and old.links == st.st_nlink
+    )
+
+
 class BackupProgress(Protocol):
     """What the archiver reports; the command line draws it, tests may record it."""
 
@@ -146,20 +162,22 @@ class Archiver:
         if options.stdin is not None:
             paths = ["/" + options.stdin_name.strip("/")]
             if not options.stdin_name or "/" in options.stdin_name.strip("/"):
-                raise UsageError("--stdin-name must be a plain file name")
+                raise UsageError(_("--stdin-name must be a plain file name"))
         else:
             if not options.paths:
-                raise UsageError("nothing to back up: give at least one path")
+                raise UsageError(_("nothing to back up: give at least one path"))
             paths = [os.path.abspath(p) for p in options.paths]
             for p in paths:
                 if not os.path.lexists(p):
-                    raise UsageError(f"{p} does not exist")
+                    raise UsageError(_("{path} does not exist").format(path=p))
         parent: Snapshot | None = None
         if options.use_parent:
             if options.parent:
                 parent = next((s for s in snapshots if s.id.startswith(options.parent)), None)
                 if parent is None:
-                    raise UsageError(f"parent snapshot {options.parent!r} not found")
+                    raise UsageError(
+                        _("parent snapshot {ref!r} not found").format(ref=options.parent)
+                    )
             else:
                 parent = find_parent(snapshots, options.hostname, paths)
 
@@ -269,7 +287,7 @@ class Archiver:
         for p in paths:
             parts = [c for c in os.fsencode(p).split(b"/") if c]
             if not parts:
-                raise UsageError("backing up '/' itself: list the directories under it instead")
+                raise UsageError(_("backing up '/' itself: list the directories under it instead"))
             level = layout
             for i, part in enumerate(parts):
                 if i == len(parts) - 1:
@@ -336,6 +354,12 @@ class Archiver:
                 self._count("dirs_changed")
             return _FileResult(node, "dir")
         if stat.S_ISREG(st.st_mode):
+            if old is not None and _same_stat(old, st) and self._blobs_present(old):
+                # Nothing about the file changed: the parent's node is this node. (A changed
+                # extended attribute would have changed ctime.)
+                self._finish_file(full, old, "files_unchanged")
+                self.progress.bytes_done(old.size)
+                return _FileResult(old, "unchanged")
             if old is not None and old.type is NodeType.FILE and old.size == st.st_size:
                 # Likely unchanged: decide here, without a trip through the pool.
                 result = self._file(full, name, st, old, read=False)
@@ -385,7 +409,7 @@ class Archiver:
             parent_tree is not None
             and parent_nodes
             and len(nodes) == len(parent_nodes)
-            and all(parent_nodes.get(n.name) == n for n in nodes)
+            and all((p := parent_nodes.get(n.name)) is n or p == n for n in nodes)
         ):
             return parent_tree  # nothing changed: the parent's tree blob is this tree
         return save_tree(self.repo, nodes)
@@ -439,8 +463,12 @@ class Archiver:
             and old.mtime_ns == new.mtime_ns
             and old.ctime_ns == new.ctime_ns
             and old.inode == new.inode
-            and all(self.repo.has_blob(c) for c in old.content)
+            and self._blobs_present(old)
         )
+
+    def _blobs_present(self, old: Node) -> bool:
+        has = self.repo.has_blob
+        return all(has(c) for c in old.content)
 
     def _read_content(self, full: bytes, st: os.stat_result) -> tuple[list[bytes], int]:
         # O_NONBLOCK: if the file was replaced by a FIFO since it was listed, opening it

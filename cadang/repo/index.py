@@ -13,6 +13,7 @@ may describe the same pack or blob; readers take any one.
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ import msgpack
 import zstandard
 
 from cadang.errors import IntegrityError
+from cadang.i18n import _
 from cadang.repo.crypto import ID_SIZE
 from cadang.repo.pack import BlobType, PackedBlob
 
@@ -38,6 +40,20 @@ class IndexEntry:
     raw_length: int
 
 
+_BUCKETS = 1 << 16
+
+
+def _bucket_starts(table: bytes, count: int) -> array[int]:
+    """Where each 2-byte id prefix starts in the sorted table (256 KiB): a lookup then
+    bisects a few records instead of the whole table."""
+    counts = [0] * (_BUCKETS + 1)
+    for i in range(0, count * _REC.size, _REC.size):
+        counts[((table[i] << 8) | table[i + 1]) + 1] += 1
+    for b in range(1, _BUCKETS + 1):
+        counts[b] += counts[b - 1]
+    return array("I", counts)
+
+
 class Index:
     def __init__(self) -> None:
         self._packs: list[str] = []
@@ -46,6 +62,7 @@ class Index:
         self._count = 0
         self._recent: dict[bytes, bytes] = {}
         self._shadowed: list[bytes] = []  # duplicates replaced in _recent, kept for entries()
+        self._starts = array("I", bytes(4 * (_BUCKETS + 1)))
 
     # --- building ---------------------------------------------------------------------------
     def _pack_number(self, pack: str) -> int:
@@ -78,6 +95,7 @@ class Index:
         self._count = len(records)
         self._recent = {}
         self._shadowed = []
+        self._starts = _bucket_starts(self._table, self._count)
 
     # --- queries -----------------------------------------------------------------------------
     def _find(self, blob_id: bytes) -> bytes | None:
@@ -85,7 +103,8 @@ class Index:
         if rec is not None:
             return rec
         table, size = self._table, _REC.size
-        lo, hi = 0, self._count
+        bucket = (blob_id[0] << 8) | blob_id[1]
+        lo, hi = self._starts[bucket], self._starts[bucket + 1]
         while lo < hi:
             mid = (lo + hi) >> 1
             if table[mid * size : mid * size + ID_SIZE] < blob_id:
@@ -154,12 +173,16 @@ def decode_index_file(data: bytes, name: str) -> dict[str, list[PackedBlob]]:
             zstandard.ZstdDecompressor().decompress(data, max_output_size=1 << 31), raw=False
         )
         if doc.get("version") != INDEX_VERSION:
-            raise ValueError(f"unknown index version {doc.get('version')!r}")
+            raise ValueError(
+                _("unknown index version {version!r}").format(version=doc.get("version"))
+            )
         out: dict[str, list[PackedBlob]] = {}
         for pack_id, blobs in doc["packs"]:
             out[bytes(pack_id).hex()] = [
                 PackedBlob(BlobType(t), bytes(i), o, n, r) for t, i, o, n, r in blobs
             ]
     except (ValueError, TypeError, KeyError, AttributeError, zstandard.ZstdError) as exc:
-        raise IntegrityError(f"index file {name} is malformed: {exc}") from None
+        raise IntegrityError(
+            _("index file {name} is malformed: {reason}").format(name=name, reason=exc)
+        ) from None
     return out

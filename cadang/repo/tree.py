@@ -14,6 +14,7 @@ from typing import Any
 import msgpack
 
 from cadang.errors import IntegrityError
+from cadang.i18n import _
 
 TREE_VERSION = 1
 
@@ -26,6 +27,9 @@ class NodeType(enum.StrEnum):
     CHARDEV = "chardev"
     BLOCKDEV = "blockdev"
     SOCKET = "socket"
+
+
+_NODE_TYPES = {str(t): t for t in NodeType}
 
 
 @dataclass(slots=True)
@@ -79,26 +83,52 @@ class Node:
 
     @classmethod
     def from_obj(cls, obj: dict[str, Any]) -> Node:
+        """Build a node from decoded msgpack, checking every field's type.
+
+        This runs once per entry of every tree a backup compares against, so it avoids
+        per-field conversions: msgpack already gives bytes, str and int.
+        """
+        get = obj.get
+        xattrs = get("xattrs")
         node = cls(
-            name=bytes(obj["name"]),
-            type=NodeType(obj["type"]),
-            mode=int(obj["mode"]),
-            uid=int(obj["uid"]),
-            gid=int(obj["gid"]),
-            user=str(obj["user"]),
-            group=str(obj["group"]),
-            mtime_ns=int(obj["mtime_ns"]),
-            ctime_ns=int(obj["ctime_ns"]),
-            inode=int(obj["inode"]),
-            device=int(obj["device"]),
-            links=int(obj["links"]),
-            size=int(obj.get("size", 0)),
-            rdev=int(obj.get("rdev", 0)),
-            target=bytes(obj.get("target", b"")),
-            xattrs=[(bytes(k), bytes(v)) for k, v in obj.get("xattrs", [])],
-            content=[bytes(c) for c in obj.get("content", [])],
-            subtree=bytes(obj["subtree"]) if obj.get("subtree") is not None else None,
+            obj["name"],
+            _NODE_TYPES[obj["type"]],
+            obj["mode"],
+            obj["uid"],
+            obj["gid"],
+            obj["user"],
+            obj["group"],
+            obj["mtime_ns"],
+            obj["ctime_ns"],
+            get("size", 0),
+            obj["inode"],
+            obj["device"],
+            obj["links"],
+            get("rdev", 0),
+            get("target", b""),
+            [(k, v) for k, v in xattrs] if xattrs else [],
+            get("content") or [],
+            get("subtree"),
         )
+        ints = (
+            node.mode, node.uid, node.gid, node.mtime_ns, node.ctime_ns,
+            node.size, node.inode, node.device, node.links, node.rdev,
+        )  # fmt: skip
+        if (
+            type(node.name) is not bytes
+            or type(node.target) is not bytes
+            or type(node.user) is not str
+            or type(node.group) is not str
+            or not all(type(v) is int for v in ints)
+            or not all(type(c) is bytes and len(c) == 32 for c in node.content)
+            or not (
+                node.subtree is None or (type(node.subtree) is bytes and len(node.subtree) == 32)
+            )
+            or not all(type(k) is bytes and type(v) is bytes for k, v in node.xattrs)
+        ):
+            raise ValueError(
+                _("entry {name!r} has a field of the wrong type").format(name=node.name)
+            )
         return node
 
     @property
@@ -123,13 +153,21 @@ def decode_tree(data: bytes, what: str) -> list[Node]:
     try:
         doc = msgpack.unpackb(data, raw=False)
         if doc.get("version") != TREE_VERSION:
-            raise ValueError(f"unknown tree version {doc.get('version')!r}")
+            raise ValueError(
+                _("unknown tree version {version!r}").format(version=doc.get("version"))
+            )
         nodes = [Node.from_obj(o) for o in doc["nodes"]]
     except (ValueError, TypeError, KeyError, AttributeError, msgpack.ExtraData) as exc:
-        raise IntegrityError(f"{what} is not a valid tree: {exc}") from None
+        raise IntegrityError(
+            _("{what} is not a valid tree: {reason}").format(what=what, reason=exc)
+        ) from None
     seen: set[bytes] = set()
     for n in nodes:
         if not valid_name(n.name) or n.name in seen:
-            raise IntegrityError(f"{what} has an invalid or repeated entry name {n.name!r}")
+            raise IntegrityError(
+                _("{what} has an invalid or repeated entry name {name!r}").format(
+                    what=what, name=n.name
+                )
+            )
         seen.add(n.name)
     return nodes
