@@ -30,7 +30,9 @@ def extract() -> Catalog:
     for filename, lineno, message, comments, context in extract_from_dir(
         str(PACKAGE), method_map=[("**.py", "python")], keywords=KEYWORDS
     ):
-        template.add(message, None, [(f"cadang/{filename}", lineno)], auto_comments=comments, context=context)
+        template.add(
+            message, None, [(f"cadang/{filename}", lineno)], auto_comments=comments, context=context
+        )
     return template
 
 
@@ -60,7 +62,9 @@ def update() -> None:
         path = po_path(lang)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as f:
-            write_po(f, catalog, width=100, omit_header=False, ignore_obsolete=True, sort_output=True)
+            write_po(
+                f, catalog, width=100, omit_header=False, ignore_obsolete=True, sort_output=True
+            )
         print(f"{path.relative_to(ROOT)}: {len(catalog)} messages")
 
 
@@ -78,14 +82,19 @@ def problems() -> list[str]:
             if not msg.id:
                 continue
             have = catalog.get(msg.id)
-            if have is None or not have.string or have.fuzzy or (
-                isinstance(have.string, tuple) and not all(have.string)
+            if (
+                have is None
+                or not have.string
+                or have.fuzzy
+                or (isinstance(have.string, tuple) and not all(have.string))
             ):
                 first = msg.id if isinstance(msg.id, str) else msg.id[0]
                 out.append(f"{lang}: no translation for {first!r} ({msg.locations[0][0]})")
         mo = po_path(lang).with_suffix(".mo")
         if not mo.exists() or mo.read_bytes() != mo_bytes(catalog):
-            out.append(f"{lang}: {mo.relative_to(ROOT)} is stale: run 'python scripts/i18n.py compile'")
+            out.append(
+                f"{lang}: {mo.relative_to(ROOT)} is stale: run 'python scripts/i18n.py compile'"
+            )
     return out
 
 

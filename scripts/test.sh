@@ -3,8 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh test
-echo "== ruff";          ruff check cadang tests bench
-echo "== ruff format";   ruff format --check cadang tests bench
+echo "== ruff";          ruff check cadang tests bench scripts
+echo "== ruff format";   ruff format --check cadang tests bench scripts
 echo "== mypy";          mypy
 echo "== import-linter"; lint-imports
 echo "== pytest"

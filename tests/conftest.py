@@ -25,6 +25,12 @@ from cadang.repo.repository import Repository
 TEST_PASSWORD = "correct horse battery staple"
 IS_ROOT = os.geteuid() == 0
 
+# Tests match the English source strings; Indonesian is the product's default, so choose
+# English for this process and every subprocess that inherits the environment.
+# tests/test_i18n.py picks its languages explicitly.
+os.environ["CADANG_LANG"] = "en"
+i18n.activate("en")
+
 # The test machine is small and shared: timing-based hypothesis checks would only flake.
 settings.register_profile("cadang", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("cadang")

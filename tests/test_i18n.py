@@ -8,6 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from cadang import i18n
+from cadang.backends.local import LocalBackend
+from cadang.errors import RepositoryNotFoundError
+from cadang.repo.repository import Repository
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -45,3 +52,25 @@ def test_indonesian_is_the_default_and_english_is_selectable(tmp_path: Path) -> 
     assert "there is no repository at" not in default
     assert str(tmp_path / "none") in default
     assert _run("id", tmp_path) == default
+
+
+def test_engine_errors_follow_the_active_language(tmp_path: Path) -> None:
+    """An engine error is worded in the language active when it is raised."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    try:
+        i18n.activate("id")
+        with pytest.raises(RepositoryNotFoundError) as indonesian:
+            Repository.read_config(LocalBackend(str(empty)))
+        i18n.activate("en")
+        with pytest.raises(RepositoryNotFoundError) as english:
+            Repository.read_config(LocalBackend(str(empty)))
+    finally:
+        i18n.activate("en")
+    assert english.value.message == f"there is no repository at {empty}"
+    assert english.value.hint == "check the path, or create one with 'cadang init'"
+    assert "there is no repository" not in indonesian.value.message
+    assert str(empty) in indonesian.value.message
+    assert indonesian.value.message.startswith("tidak ada repositori")
+    assert indonesian.value.hint is not None and "cadang init" in indonesian.value.hint
+    assert indonesian.value.hint != english.value.hint

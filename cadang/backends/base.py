@@ -64,6 +64,7 @@ def open_backend(url: str) -> Backend:
     schemes get a clear error rather than being taken for a relative path.
     """
     from cadang.errors import UsageError
+    from cadang.i18n import _
 
     if url.startswith("mem:"):
         from cadang.backends.mem import MemoryBackend
@@ -72,8 +73,8 @@ def open_backend(url: str) -> Backend:
     if "://" in url:
         scheme = url.split("://", 1)[0]
         raise UsageError(
-            f"repository scheme {scheme!r} is not supported yet",
-            hint="use a local directory path (an external disk mounted as a folder works)",
+            _("repository scheme {scheme!r} is not supported yet").format(scheme=scheme),
+            hint=_("use a local directory path (an external disk mounted as a folder works)"),
         )
     from cadang.backends.local import LocalBackend
 

@@ -35,19 +35,25 @@ class MemoryBackend:
 
     def create(self) -> None:
         if (FileType.CONFIG, "config") in self.files:
-            raise RepositoryExistsError(f"a repository already exists at {self.location()}")
+            raise RepositoryExistsError(
+                _("a repository already exists at {location}").format(location=self.location())
+            )
 
     def save(self, ftype: FileType, name: str, data: bytes) -> None:
         with self._lock:
             if (ftype, name) in self.files:
-                raise ObjectExistsError(f"{ftype.value}/{name} already exists")
+                raise ObjectExistsError(
+                    _("{file} already exists").format(file=f"{ftype.value}/{name}")
+                )
             self.files[(ftype, name)] = bytes(data)
 
     def _get(self, ftype: FileType, name: str) -> bytes:
         try:
             return self.files[(ftype, name)]
         except KeyError:
-            raise ObjectNotFoundError(f"{ftype.value}/{name} does not exist") from None
+            raise ObjectNotFoundError(
+                _("{what} does not exist").format(what=f"{ftype.value}/{name}")
+            ) from None
 
     def load(self, ftype: FileType, name: str, offset: int = 0, length: int | None = None) -> bytes:
         data = self._get(ftype, name)
@@ -80,7 +86,9 @@ class MemoryBackend:
     def remove(self, ftype: FileType, name: str) -> None:
         with self._lock:
             if self.files.pop((ftype, name), None) is None:
-                raise ObjectNotFoundError(f"{ftype.value}/{name} does not exist")
+                raise ObjectNotFoundError(
+                    _("{what} does not exist").format(what=f"{ftype.value}/{name}")
+                )
 
     def free_space(self) -> int | None:
         return None

@@ -22,7 +22,13 @@ from cadang.repo.archiver import Archiver, BackupOptions, BackupSummary
 from cadang.repo.snapshot import Snapshot
 
 
-@click.command("backup")
+@click.command(
+    "backup",
+    help=_(
+        "Back up PATHS (or '-' for standard input) into a new snapshot.\n\n"
+        "Exit code 3 means the snapshot was written but some files could not be read."
+    ),
+)
 @repo_options
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option(
@@ -73,10 +79,6 @@ def command(
     quiet: bool,
     **kw: Any,
 ) -> None:
-    """Back up PATHS (or '-' for standard input) into a new snapshot.
-
-    Exit code 3 means the snapshot was written but some files could not be read.
-    """
     opts = pop_repo_options(kw)
     if not paths:
         raise UsageError(_("nothing to back up: give at least one path, or '-' for standard input"))

@@ -37,11 +37,23 @@ def _subset_option(
     try:
         return parse_subset(value)
     except UsageError as exc:
-        message = exc.message + (f" ({exc.hint})" if exc.hint else "")
+        message = (
+            _("{message} ({hint})").format(message=exc.message, hint=exc.hint)
+            if exc.hint
+            else exc.message
+        )
         raise click.BadParameter(message, ctx=ctx, param=param) from None
 
 
-@click.command("check")
+@click.command(
+    "check",
+    help=_(
+        "Check the repository for damage, and name the snapshots and files it affects.\n\n"
+        "The structure (config, keys, index, snapshots, pack headers, trees) is always "
+        "checked; --read-data or --read-data-subset also read the packs' contents. Exit "
+        "code 1 means damage was found."
+    ),
+)
 @repo_options
 @click.option(
     "--read-data",
@@ -63,12 +75,6 @@ def _subset_option(
 def command(
     read_data: bool, subset: ReadSubset | None, as_json: bool, quiet: bool, **kw: Any
 ) -> None:
-    """Check the repository for damage, and name the snapshots and files it affects.
-
-    The structure (config, keys, index, snapshots, pack headers, trees) is always checked;
-    --read-data or --read-data-subset also read the packs' contents. Exit code 1 means damage
-    was found.
-    """
     opts = pop_repo_options(kw)
     if read_data and subset is not None:
         raise UsageError(_("give either --read-data or --read-data-subset, not both"))

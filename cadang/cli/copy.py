@@ -52,7 +52,13 @@ def _open_destination(location: str, to_password_file: str | None) -> Repository
     return Repository.open(backend, _destination_password(to_password_file), load_index=False)
 
 
-@click.command("copy")
+@click.command(
+    "copy",
+    help=_(
+        "Copy snapshots (all, or the SNAPSHOTs named: 'latest', id prefixes, labels) "
+        "from --repo to --to, skipping snapshots and data the destination already has."
+    ),
+)
 @repo_options
 @click.option(
     "--to",
@@ -81,9 +87,6 @@ def command(
     quiet: bool,
     **kw: Any,
 ) -> None:
-    """Copy snapshots (all, or the SNAPSHOTs named: 'latest', id prefixes, labels) from
-    --repo to --to, skipping snapshots and data the destination already has.
-    """
     opts = pop_repo_options(kw)
     with contextlib.ExitStack() as stack:
         # Indexes are read only once the locks are held (see common.repository).

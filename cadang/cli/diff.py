@@ -63,17 +63,20 @@ def print_stats(s: DiffStats) -> None:
     click.echo(_("Removed:      {size}").format(size=show_bytes(s.bytes_removed)))
 
 
-@click.command("diff")
+@click.command(
+    "diff",
+    help=_(
+        "Show what changed from SNAPSHOT1 to SNAPSHOT2.\n\n"
+        "+ added, - removed, M contents changed, T type changed, U metadata only (mode, "
+        "owner, mtime, extended attributes). Directories the two snapshots share "
+        "unchanged are not read."
+    ),
+)
 @repo_options
 @click.argument("snapshot1")
 @click.argument("snapshot2")
 @click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
 def command(snapshot1: str, snapshot2: str, as_json: bool, **kw: Any) -> None:
-    """Show what changed from SNAPSHOT1 to SNAPSHOT2.
-
-    + added, - removed, M contents changed, T type changed, U metadata only (mode, owner,
-    mtime, extended attributes). Directories the two snapshots share unchanged are not read.
-    """
     opts = pop_repo_options(kw)
     with repository(opts) as repo:
         snaps = load_all(repo, errors=[])

@@ -43,16 +43,18 @@ def refuse_terminal(out: BinaryIO) -> None:
             )
 
 
-@click.command("dump")
+@click.command(
+    "dump",
+    help=_(
+        "Write the file PATH of SNAPSHOT to standard output, byte for byte.\n\n"
+        "If PATH is a directory, it is written as a tar archive (like restic dump); '/' "
+        "writes the whole snapshot."
+    ),
+)
 @repo_options
 @click.argument("snapshot")
 @click.argument("path")
 def command(snapshot: str, path: str, **kw: Any) -> None:
-    """Write the file PATH of SNAPSHOT to standard output, byte for byte.
-
-    If PATH is a directory, it is written as a tar archive (like restic dump); '/' writes
-    the whole snapshot.
-    """
     opts = pop_repo_options(kw)
     with repository(opts) as repo:
         snap = find_snapshot(repo, snapshot)

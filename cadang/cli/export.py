@@ -52,7 +52,15 @@ def export_to_file(
     return summary
 
 
-@click.command("export")
+@click.command(
+    "export",
+    help=_(
+        "Write SNAPSHOT as a POSIX (PAX) tar archive that any tar can extract.\n\n"
+        "Contents, directories, symbolic and hard links, FIFOs, device nodes, mode, "
+        "owner, mtime to the nanosecond and extended attributes (extract with 'tar "
+        "--xattrs') are kept."
+    ),
+)
 @repo_options
 @click.argument("snapshot")
 @click.option(
@@ -74,11 +82,6 @@ def export_to_file(
 def command(
     snapshot: str, tar_path: str, includes: tuple[str, ...], quiet: bool, **kw: Any
 ) -> None:
-    """Write SNAPSHOT as a POSIX (PAX) tar archive that any tar can extract.
-
-    Contents, directories, symbolic and hard links, FIFOs, device nodes, mode, owner,
-    mtime to the nanosecond and extended attributes (extract with 'tar --xattrs') are kept.
-    """
     opts = pop_repo_options(kw)
     with repository(opts) as repo:
         snap = find_snapshot(repo, snapshot)

@@ -14,7 +14,15 @@ from cadang.repo.snapshot import Snapshot, find_snapshot, load_all
 from cadang.repo.tree import NodeType
 
 
-@click.command("find")
+@click.command(
+    "find",
+    help=_(
+        "Find entries whose name matches the glob PATTERN, in every snapshot.\n\n"
+        "A PATTERN with a '/' is matched against the whole path, like find -path: "
+        "'/srv/*.sql' from the root, 'db/*.sql' at any depth. Quote the pattern so the "
+        "shell leaves it alone."
+    ),
+)
 @repo_options
 @click.argument("pattern")
 @click.option(
@@ -30,11 +38,6 @@ from cadang.repo.tree import NodeType
 def command(
     pattern: str, snapshot_refs: tuple[str, ...], ignore_case: bool, as_json: bool, **kw: Any
 ) -> None:
-    """Find entries whose name matches the glob PATTERN, in every snapshot.
-
-    A PATTERN with a '/' is matched against the whole path, like find -path: '/srv/*.sql'
-    from the root, 'db/*.sql' at any depth. Quote the pattern so the shell leaves it alone.
-    """
     opts = pop_repo_options(kw)
     with repository(opts) as repo:
         snaps = load_all(repo, errors=[])

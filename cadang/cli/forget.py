@@ -63,7 +63,9 @@ def _group_title(key: tuple[tuple[str, str], ...]) -> str:
 
 
 def _print_table(decisions: list[Decision]) -> None:
-    header = f"{_('ID'):<10} {_('Time'):<20} {_('Host'):<14} {_('Tags'):<16} {_('Reasons'):<24} {_('Paths')}"
+    # Column titles are marked outside the f-string: the extractor does not look inside.
+    titles = (_("ID"), _("Time"), _("Host"), _("Tags"), _("Reasons"), _("Paths"))
+    header = "{:<10} {:<20} {:<14} {:<16} {:<24} {}".format(*titles)
     click.echo(header)
     click.echo("-" * len(header))
     for d in decisions:
@@ -78,7 +80,16 @@ def _decision_json(d: Decision) -> dict[str, Any]:
     return {**d.snapshot.to_json(), "keep": d.keep, "reasons": d.reasons}
 
 
-@click.command("forget")
+@click.command(
+    "forget",
+    help=_(
+        "Remove snapshots that the keep options do not keep, or the SNAPSHOTs named.\n\n"
+        "Grandfather-father-son: per group, newest first, a snapshot is kept for each "
+        "rule (last, hourly, daily, weekly, monthly, yearly) whose period it is the "
+        "newest of, until that rule's count is used up. Only snapshot files are "
+        "removed; --prune (or a later 'cadang prune') frees the data."
+    ),
+)
 @repo_options
 @click.argument("snapshot_refs", nargs=-1, metavar="[SNAPSHOT]...")
 @_keep_options
@@ -146,13 +157,6 @@ def command(
     as_json: bool,
     **kw: Any,
 ) -> None:
-    """Remove snapshots that the keep options do not keep, or the SNAPSHOTs named.
-
-    Grandfather-father-son: per group, newest first, a snapshot is kept for each rule
-    (last, hourly, daily, weekly, monthly, yearly) whose period it is the newest of,
-    until that rule's count is used up. Only snapshot files are removed; --prune (or a
-    later 'cadang prune') frees the data.
-    """
     opts = pop_repo_options(kw)
     policy = Policy(
         last=keep_last,

@@ -22,7 +22,9 @@ from cadang.repo.config import RepoConfig
 from cadang.repo.repository import Repository
 
 
-@click.command("init")
+@click.command(
+    "init", help=_("Create a new repository (asks for a passphrase twice on a terminal).")
+)
 @repo_options
 @click.option(
     "--copy-chunker-params-from",
@@ -42,7 +44,6 @@ from cadang.repo.repository import Repository
 def command(
     from_repo: str | None, from_password_file: str | None, as_json: bool, **kw: Any
 ) -> None:
-    """Create a new repository (asks for a passphrase twice on a terminal)."""
     opts = pop_repo_options(kw)
     backend = open_backend(opts.location())
     master = None

@@ -35,7 +35,14 @@ def entries(
             yield prefix + b"/" + child.name, child
 
 
-@click.command("ls")
+@click.command(
+    "ls",
+    help=_(
+        "List the entries of SNAPSHOT ('latest', an id prefix or a label) under PATH.\n\n"
+        "Names that are not valid UTF-8 are shown with \\xNN escapes; PATH may be typed "
+        "in that form too."
+    ),
+)
 @repo_options
 @click.argument("snapshot")
 @click.argument("path", required=False, default="/")
@@ -51,11 +58,6 @@ def entries(
 def command(
     snapshot: str, path: str, long_format: bool, recursive: bool, as_json: bool, **kw: Any
 ) -> None:
-    """List the entries of SNAPSHOT ('latest', an id prefix or a label) under PATH.
-
-    Names that are not valid UTF-8 are shown with \\xNN escapes; PATH may be typed in
-    that form too.
-    """
     opts = pop_repo_options(kw)
     with repository(opts) as repo:
         snap = find_snapshot(repo, snapshot)

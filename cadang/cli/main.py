@@ -48,10 +48,11 @@ class LazyGroup(click.Group):
 @click.group(
     cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    help=_("Cadang: deduplicated, compressed, encrypted backups."),
 )
 @click.version_option(__version__, prog_name="cadang")
 def cli() -> None:
-    """Cadang: deduplicated, compressed, encrypted backups."""
+    pass
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -108,7 +108,14 @@ def prune_command_body(opts: RepoOptions, max_unused: float, dry_run: bool, as_j
         print_result(result)
 
 
-@click.command("prune")
+@click.command(
+    "prune",
+    help=_(
+        "Remove data that no snapshot uses any more.\n\n"
+        "Takes the exclusive lock: it refuses (exit 11) while a backup runs, or waits "
+        "with --retry-lock. It refuses too when any snapshot cannot be read."
+    ),
+)
 @repo_options
 @click.option(
     "--dry-run", "-n", is_flag=True, help=_("Show what would be removed; change nothing.")
@@ -125,10 +132,5 @@ def prune_command_body(opts: RepoOptions, max_unused: float, dry_run: bool, as_j
 )
 @json_option
 def command(dry_run: bool, max_unused: str, as_json: bool, **kw: Any) -> None:
-    """Remove data that no snapshot uses any more.
-
-    Takes the exclusive lock: it refuses (exit 11) while a backup runs, or waits with
-    --retry-lock. It refuses too when any snapshot cannot be read.
-    """
     opts = pop_repo_options(kw)
     prune_command_body(opts, parse_max_unused(max_unused), dry_run, as_json)

@@ -21,7 +21,9 @@ from cadang.repo.restorer import Restorer
 from cadang.repo.snapshot import find_snapshot
 
 
-@click.command("restore")
+@click.command(
+    "restore", help=_("Restore SNAPSHOT ('latest', an id prefix or a label) into --target.")
+)
 @repo_options
 @click.argument("snapshot")
 @click.option("--target", "-t", required=True, metavar="DIR", help=_("Directory to restore into."))
@@ -38,7 +40,6 @@ from cadang.repo.snapshot import find_snapshot
 def command(
     snapshot: str, target: str, includes: tuple[str, ...], as_json: bool, quiet: bool, **kw: Any
 ) -> None:
-    """Restore SNAPSHOT ('latest', an id prefix or a label) into --target."""
     opts = pop_repo_options(kw)
     with repository(opts) as repo:
         warn_index_errors(repo)

@@ -30,7 +30,14 @@ def _as_json(info: LockInfo | str) -> dict[str, object]:
     }
 
 
-@click.command("unlock")
+@click.command(
+    "unlock",
+    help=_(
+        "Remove stale locks: not refreshed for 30 minutes, or of a dead process on this "
+        "host.\n\n"
+        "A fresh lock of another host is kept: that operation may still be running."
+    ),
+)
 @repo_options
 @click.option(
     "--remove-all",
@@ -39,10 +46,6 @@ def _as_json(info: LockInfo | str) -> dict[str, object]:
 )
 @click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
 def command(remove_all: bool, as_json: bool, **kw: Any) -> None:
-    """Remove stale locks: not refreshed for 30 minutes, or of a dead process on this host.
-
-    A fresh lock of another host is kept: that operation may still be running.
-    """
     opts = pop_repo_options(kw)
     if remove_all:
         click.echo(

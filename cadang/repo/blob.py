@@ -10,6 +10,7 @@ import threading
 import zstandard
 
 from cadang.errors import IntegrityError
+from cadang.i18n import _
 from cadang.repo.crypto import DOMAIN_BLOB, Cipher
 
 CODEC_NONE = 0
@@ -55,9 +56,15 @@ def decode(cipher: Cipher, sealed: bytes | memoryview, raw_length: int, what: st
         try:
             out = _decompressor().decompress(memoryview(plain)[1:], max_output_size=raw_length)
         except zstandard.ZstdError as exc:
-            raise IntegrityError(f"{what} does not decompress: {exc}") from None
+            raise IntegrityError(
+                _("{what} does not decompress: {reason}").format(what=what, reason=exc)
+            ) from None
     else:
-        raise IntegrityError(f"{what} has unknown codec {codec}")
+        raise IntegrityError(_("{what} has unknown codec {codec}").format(what=what, codec=codec))
     if len(out) != raw_length:
-        raise IntegrityError(f"{what} has length {len(out)}, expected {raw_length}")
+        raise IntegrityError(
+            _("{what} has length {length}, expected {expected}").format(
+                what=what, length=len(out), expected=raw_length
+            )
+        )
     return out

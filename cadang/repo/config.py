@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cadang.errors import IntegrityError, UnsupportedFormatError
+from cadang.i18n import _
 
 FORMAT_NAME = "cadang-repository"
 FORMAT_VERSION = 1
@@ -49,21 +50,25 @@ class RepoConfig:
                 raise ValueError("not an object")
         except ValueError:
             raise IntegrityError(
-                "the repository config is damaged or not a Cadang repository config"
+                _("the repository config is damaged or not a Cadang repository config")
             ) from None
         if body.get("format") != FORMAT_NAME:
-            raise UnsupportedFormatError("this is not a Cadang repository (unknown config format)")
+            raise UnsupportedFormatError(
+                _("this is not a Cadang repository (unknown config format)")
+            )
         version = body.get("version")
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise UnsupportedFormatError(
-                f"the repository has format version {version}, this Cadang reads up to "
-                f"version {FORMAT_VERSION}",
-                hint="upgrade Cadang to open it",
+                _(
+                    "the repository has format version {version}, this Cadang reads up to "
+                    "version {supported}"
+                ).format(version=version, supported=FORMAT_VERSION),
+                hint=_("upgrade Cadang to open it"),
             )
         checksum = body.pop("checksum", None)
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         if checksum != hashlib.sha256(canonical.encode()).hexdigest():
-            raise IntegrityError("the repository config is damaged (checksum mismatch)")
+            raise IntegrityError(_("the repository config is damaged (checksum mismatch)"))
         try:
             return cls(
                 id=str(body["id"]),
@@ -73,4 +78,6 @@ class RepoConfig:
                 pack_size=int(body["pack_size"]),
             )
         except (KeyError, TypeError) as exc:
-            raise IntegrityError(f"the repository config is incomplete: {exc}") from None
+            raise IntegrityError(
+                _("the repository config is incomplete: {reason}").format(reason=exc)
+            ) from None

@@ -188,7 +188,7 @@ class Copier:
         if done is not None:
             return done
         data = self.src.load_blob(tree_id)
-        nodes = decode_tree(data, f"tree {tree_id.hex()[:16]}")
+        nodes = decode_tree(data, _("tree {id}").format(id=tree_id.hex()[:16]))
         for node in nodes:
             full = path + b"/" + node.name
             if node.type is NodeType.FILE and node.content:

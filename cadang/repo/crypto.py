@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from cadang.errors import IntegrityError
+from cadang.i18n import _
 
 NONCE_SIZE = 12
 TAG_SIZE = 16
@@ -73,15 +74,22 @@ class Cipher:
         nonce = os.urandom(NONCE_SIZE)
         return nonce + self._aead.encrypt(nonce, bytes(plaintext), domain)
 
-    def open(self, sealed: bytes | memoryview, domain: bytes, what: str = "data") -> bytes:
+    def open(self, sealed: bytes | memoryview, domain: bytes, what: str | None = None) -> bytes:
+        """Decrypt and authenticate; ``what`` names the object in error messages."""
         if len(sealed) < OVERHEAD:
-            raise IntegrityError(f"{what} is too short to be encrypted data (truncated?)")
+            raise IntegrityError(
+                _("{what} is too short to be encrypted data (truncated?)").format(
+                    what=what or _("data")
+                )
+            )
         view = memoryview(sealed)
         try:
             return self._aead.decrypt(bytes(view[:NONCE_SIZE]), bytes(view[NONCE_SIZE:]), domain)
         except InvalidTag:
             raise IntegrityError(
-                f"{what} failed authentication: it was altered or damaged"
+                _("{what} failed authentication: it was altered or damaged").format(
+                    what=what or _("data")
+                )
             ) from None
 
 

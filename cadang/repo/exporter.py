@@ -456,8 +456,14 @@ def dump(
             ),
             hint=_("dump the target instead"),
         )
+    kinds = {
+        NodeType.FIFO: _("FIFO (named pipe)"),
+        NodeType.CHARDEV: _("character device"),
+        NodeType.BLOCKDEV: _("block device"),
+        NodeType.SOCKET: _("socket"),
+    }
     raise UsageError(
         _("{path} is a {kind}: it has no contents to dump").format(
-            path=_shown(path), kind=str(node.type)
+            path=_shown(path), kind=kinds.get(node.type, str(node.type))
         )
     )

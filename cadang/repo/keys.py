@@ -139,14 +139,16 @@ def add_key(
 def _parse_key_file(name: str, data: bytes) -> dict[str, Any]:
     if storage_id(data) != name:
         raise IntegrityError(
-            f"key file keys/{name} is damaged (its content does not match its name)"
+            _("key file keys/{id} is damaged (its content does not match its name)").format(id=name)
         )
     try:
         doc = json.loads(data)
         if not isinstance(doc, dict):
-            raise ValueError("not an object")
+            raise ValueError(_("not an object"))
     except ValueError as exc:
-        raise IntegrityError(f"key file keys/{name} is not valid: {exc}") from None
+        raise IntegrityError(
+            _("key file keys/{id} is not valid: {reason}").format(id=name, reason=exc)
+        ) from None
     return doc
 
 
@@ -165,11 +167,17 @@ def unwrap(name: str, data: bytes, passphrase: str) -> tuple[MasterKey, str] | N
     """Return (master key, repository id), or None if the passphrase does not fit."""
     doc = _parse_key_file(name, data)
     if doc.get("version") != KEY_FORMAT_VERSION:
-        raise IntegrityError(f"key file keys/{name} has unknown version {doc.get('version')!r}")
+        raise IntegrityError(
+            _("key file keys/{id} has unknown version {version!r}").format(
+                id=name, version=doc.get("version")
+            )
+        )
     try:
         k = doc["kdf"]
         if k["algorithm"] != "argon2id":
-            raise IntegrityError(f"key file keys/{name} uses unknown KDF {k['algorithm']!r}")
+            raise IntegrityError(
+                _("key file keys/{id} uses unknown KDF {kdf!r}").format(id=name, kdf=k["algorithm"])
+            )
         params = KdfParams(int(k["time_cost"]), int(k["memory_kib"]), int(k["parallelism"]))
         # Bounds keep a tampered key file from asking for a petabyte or an hour of work.
         if not (
@@ -177,13 +185,15 @@ def unwrap(name: str, data: bytes, passphrase: str) -> tuple[MasterKey, str] | N
             and 8 <= params.memory_kib <= 4 * 1024 * 1024
             and 1 <= params.parallelism <= 64
         ):
-            raise ValueError(f"KDF parameters out of range: {params}")
+            raise ValueError(_("KDF parameters out of range: {params}").format(params=params))
         kek = Cipher(params.derive(passphrase, _unb64(k["salt"])))
         sealed = _unb64(doc["data"])
     except (KeyError, TypeError, ValueError, OverflowError, Argon2Error) as exc:
-        raise IntegrityError(f"key file keys/{name} is not valid: {exc}") from None
+        raise IntegrityError(
+            _("key file keys/{id} is not valid: {reason}").format(id=name, reason=exc)
+        ) from None
     try:
-        secret = json.loads(kek.open(sealed, DOMAIN_KEY, f"key file keys/{name}"))
+        secret = json.loads(kek.open(sealed, DOMAIN_KEY, _("key file keys/{id}").format(id=name)))
     except IntegrityError:
         return None
     master = MasterKey(
@@ -202,9 +212,11 @@ def open_with_passphrase(
     With ``repo_id``, keys of another repository are passed over: an init that died after
     writing its key but before the config leaves such a key behind.
     """
-    names = [n for n, _ in backend.list(FileType.KEY)]
+    names = [n for n, _size in backend.list(FileType.KEY)]
     if not names:
-        raise KeyManagementError("the repository has no key files", hint="it cannot be opened")
+        raise KeyManagementError(
+            _("the repository has no key files"), hint=_("it cannot be opened")
+        )
     damaged: list[str] = []
     foreign = False
     for name in sorted(names):
@@ -222,10 +234,14 @@ def open_with_passphrase(
         raise UnsupportedFormatError(
             _("the key fits, but belongs to another repository than this config names")
         )
-    msg = "wrong passphrase: no key in the repository fits it"
     if damaged:
-        msg += f" ({len(damaged)} key file(s) are damaged: {', '.join(d[:8] for d in damaged)})"
-    raise WrongPasswordError(msg, hint="check CADANG_PASSWORD / CADANG_PASSWORD_FILE")
+        msg = _(
+            "wrong passphrase: no key in the repository fits it "
+            "({n} key file(s) are damaged: {ids})"
+        ).format(n=len(damaged), ids=", ".join(d[:8] for d in damaged))
+    else:
+        msg = _("wrong passphrase: no key in the repository fits it")
+    raise WrongPasswordError(msg, hint=_("check CADANG_PASSWORD / CADANG_PASSWORD_FILE"))
 
 
 # --- managing keys ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import msgpack
 
 from cadang.errors import IntegrityError
+from cadang.i18n import _
 from cadang.repo.crypto import DOMAIN_PACK_HEADER, ID_SIZE, OVERHEAD, Cipher
 
 _TRAILER = struct.Struct("<I")
@@ -70,26 +71,34 @@ class PackWriter:
 def header_length(tail: bytes, pack_size: int, name: str) -> int:
     """Length of the sealed header, read from the pack's last four bytes."""
     if len(tail) != _TRAILER.size or pack_size < _TRAILER.size + OVERHEAD:
-        raise IntegrityError(f"pack {name} is too short to hold a header (truncated?)")
+        raise IntegrityError(
+            _("pack {name} is too short to hold a header (truncated?)").format(name=name)
+        )
     length: int = _TRAILER.unpack(tail)[0]
     if length < OVERHEAD or length > min(_MAX_HEADER, pack_size - _TRAILER.size):
-        raise IntegrityError(f"pack {name} has an impossible header length {length}")
+        raise IntegrityError(
+            _("pack {name} has an impossible header length {length}").format(
+                name=name, length=length
+            )
+        )
     return length
 
 
 def parse_header(cipher: Cipher, sealed: bytes, name: str) -> list[PackedBlob]:
-    raw = cipher.open(sealed, DOMAIN_PACK_HEADER, f"header of pack {name}")
+    raw = cipher.open(sealed, DOMAIN_PACK_HEADER, _("header of pack {name}").format(name=name))
     try:
         items = msgpack.unpackb(raw, raw=False)
         entries: list[PackedBlob] = []
         offset = 0
         for btype, blob_id, length, raw_length in items:
             if not isinstance(blob_id, bytes) or len(blob_id) != ID_SIZE:
-                raise ValueError("bad blob id")
+                raise ValueError(_("bad blob id"))
             entries.append(PackedBlob(BlobType(btype), blob_id, offset, length, raw_length))
             offset += length
     except (ValueError, TypeError, msgpack.ExtraData) as exc:
-        raise IntegrityError(f"header of pack {name} is malformed: {exc}") from None
+        raise IntegrityError(
+            _("header of pack {name} is malformed: {reason}").format(name=name, reason=exc)
+        ) from None
     return entries
 
 

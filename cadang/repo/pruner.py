@@ -133,7 +133,7 @@ def load_snapshots_strict(repo: Repository) -> list[Snapshot]:
         except ObjectNotFoundError:
             continue  # removed since it was listed; it needs nothing any more
         except CadangError as exc:
-            bad.append(f"{name[:8]} ({exc.message})")
+            bad.append(_("{id} ({reason})").format(id=name[:8], reason=exc.message))
     if bad:
         raise IntegrityError(
             _(
@@ -348,7 +348,11 @@ def _repack(repo: Repository, plan: PrunePlan) -> _Repacker:
             sealed = view[e.offset : e.offset + e.length]
             # Copy only what proves intact, so prune never spreads damage into new packs.
             repo.decode_blob(
-                e.id, sealed, e.raw_length, f"blob {e.id.hex()[:16]} in pack {pack[:16]}", True
+                e.id,
+                sealed,
+                e.raw_length,
+                _("blob {id} in pack {pack}").format(id=e.id.hex()[:16], pack=pack[:16]),
+                True,
             )
             repacker.add(e, bytes(sealed))
     repacker.finish()

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cadang.errors import PathNotFoundError
+from cadang.i18n import _
 from cadang.repo.pack import BlobType
 from cadang.repo.repository import Repository
 from cadang.repo.tree import Node, NodeType, decode_tree, encode_tree
 
 
 def load_tree(repo: Repository, tree_id: bytes) -> list[Node]:
-    return decode_tree(repo.load_blob(tree_id), f"tree {tree_id.hex()[:16]}")
+    return decode_tree(repo.load_blob(tree_id), _("tree {id}").format(id=tree_id.hex()[:16]))
 
 
 def save_tree(repo: Repository, nodes: list[Node]) -> bytes:
-    tree_id, _ = repo.save_blob(BlobType.TREE, encode_tree(nodes))
+    tree_id, _new = repo.save_blob(BlobType.TREE, encode_tree(nodes))
     return tree_id
 
 
@@ -41,12 +42,14 @@ def find_node(repo: Repository, tree_id: bytes, path: str | bytes) -> Node | Non
     for i, part in enumerate(parts):
         if current is None:
             raise PathNotFoundError(
-                f"{path!r}: {b'/'.join(parts[:i]).decode(errors='replace')} is not a directory"
+                _("{path!r}: {parent} is not a directory").format(
+                    path=path, parent=b"/".join(parts[:i]).decode(errors="replace")
+                )
             )
         found = next((n for n in load_tree(repo, current) if n.name == part), None)
         if found is None:
             shown = path if isinstance(path, str) else path.decode("utf-8", "replace")
-            raise PathNotFoundError(f"{shown} is not in the snapshot")
+            raise PathNotFoundError(_("{path} is not in the snapshot").format(path=shown))
         node = found
         current = found.subtree if found.type is NodeType.DIR else None
     return node

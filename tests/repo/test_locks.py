@@ -106,9 +106,7 @@ def test_a_stale_lock_does_not_block(repo: Repository) -> None:
         assert lock.name in lock_ids(repo)
 
 
-def test_a_backup_whose_lock_was_removed_commits_nothing(
-    repo: Repository, tmp_path: Path
-) -> None:
+def test_a_backup_whose_lock_was_removed_commits_nothing(repo: Repository, tmp_path: Path) -> None:
     """unlock --remove-all (or a long stall) during a backup: a prune may have run, so the
     backup must not write a snapshot that could point at deleted data."""
     from cadang.repo.archiver import Archiver, BackupOptions
