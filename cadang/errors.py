@@ -113,6 +113,14 @@ class PartialBackupError(CadangError):
     exit_code = 3
 
 
+class SourceError(CadangError):
+    """What was to be backed up could not be read (a dump command failed, ...)."""
+
+
+class CommandFailedError(SourceError):
+    """A command whose output is the backup exited with an error."""
+
+
 class CheckFailedError(CadangError):
     """`check` found damage."""
 

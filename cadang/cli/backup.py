@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from cadang.cli.common import (
+    RepoOptions,
     pop_repo_options,
     print_json,
     repo_options,
@@ -20,6 +21,7 @@ from cadang.errors import PartialBackupError, UsageError
 from cadang.i18n import _
 from cadang.repo.archiver import Archiver, BackupOptions, BackupSummary
 from cadang.repo.snapshot import Snapshot
+from cadang.sources.process import StreamingCommand
 
 
 @click.command(
@@ -49,6 +51,14 @@ from cadang.repo.snapshot import Snapshot
     "--stdin-name", default="stdin", metavar="NAME", help=_("File name for '-' (standard input).")
 )
 @click.option(
+    "--stdin-from-command",
+    is_flag=True,
+    help=_(
+        "PATHS are a command and its arguments (after --); back up its output, and write no "
+        "snapshot if it fails (safer than a pipe, whose failure cadang cannot see)."
+    ),
+)
+@click.option(
     "--host",
     default=None,
     metavar="NAME",
@@ -72,6 +82,7 @@ def command(
     excludes: tuple[str, ...],
     one_file_system: bool,
     stdin_name: str,
+    stdin_from_command: bool,
     host: str | None,
     parent: str | None,
     force: bool,
@@ -82,6 +93,32 @@ def command(
     opts = pop_repo_options(kw)
     if not paths:
         raise UsageError(_("nothing to back up: give at least one path, or '-' for standard input"))
+    if stdin_from_command:
+        with StreamingCommand(paths) as dump:
+            options = _options(
+                ("-",), excludes, one_file_system, tags, label, stdin_name, parent, force, host
+            )
+            options.stdin = dump.start()
+            options.stdin_complete = dump.finish
+            _run(opts, options, quiet, as_json)
+        return
+    options = _options(
+        paths, excludes, one_file_system, tags, label, stdin_name, parent, force, host
+    )
+    _run(opts, options, quiet, as_json)
+
+
+def _options(
+    paths: tuple[str, ...],
+    excludes: tuple[str, ...],
+    one_file_system: bool,
+    tags: tuple[str, ...],
+    label: str,
+    stdin_name: str,
+    parent: str | None,
+    force: bool,
+    host: str | None,
+) -> BackupOptions:
     use_stdin = paths == ("-",)
     if "-" in paths and not use_stdin:
         raise UsageError(_("'-' (standard input) cannot be mixed with other paths"))
@@ -98,6 +135,10 @@ def command(
     )
     if host:
         options.hostname = host
+    return options
+
+
+def _run(opts: RepoOptions, options: BackupOptions, quiet: bool, as_json: bool) -> None:
     with (
         repository(opts) as repo,
         TerminalProgress(

@@ -86,6 +86,9 @@ class BackupOptions:
     hostname: str = field(default_factory=socket.gethostname)
     stdin: BinaryIO | None = None
     stdin_name: str = "stdin"
+    # Called once the stream is read and before the snapshot is written; raising stops the
+    # backup with no snapshot (a dump command that failed half-way is not a backup).
+    stdin_complete: Callable[[], None] | None = None
     parent: str | None = None  # snapshot id; None finds it automatically
     use_parent: bool = True
 
@@ -186,6 +189,8 @@ class Archiver:
             try:
                 if options.stdin is not None:
                     tree_id = self._backup_stdin(options.stdin, options.stdin_name.strip("/"))
+                    if options.stdin_complete is not None:
+                        options.stdin_complete()
                 else:
                     if self._wants_totals():
                         self._start_scanner(paths, options.one_file_system)
