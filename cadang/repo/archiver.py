@@ -30,7 +30,8 @@ from cadang.repo.metadata import node_from_stat
 from cadang.repo.pack import BlobType
 from cadang.repo.repository import Repository
 from cadang.repo.snapshot import Snapshot, find_parent, load_all, save_snapshot
-from cadang.repo.tree import Node, NodeType
+from cadang.repo.streams import Stream
+from cadang.repo.tree import Node, NodeType, valid_name
 from cadang.repo.walker import load_tree, save_tree
 
 
@@ -48,6 +49,10 @@ def _same_stat(old: Node, st: os.stat_result) -> bool:
         and old.gid == st.st_gid
         and old.links == st.st_nlink
     )
+
+
+def _nothing() -> None:
+    pass
 
 
 class BackupProgress(Protocol):
@@ -89,6 +94,23 @@ class BackupOptions:
     # Called once the stream is read and before the snapshot is written; raising stops the
     # backup with no snapshot (a dump command that failed half-way is not a backup).
     stdin_complete: Callable[[], None] | None = None
+    # Named streams (database dumps, command output): one file each at the snapshot root.
+    streams: list[Stream] = field(default_factory=list)
+
+    def all_streams(self) -> list[Stream]:
+        """Standard input is a stream like any other."""
+        if self.stdin is None:
+            return list(self.streams)
+        stdin = self.stdin
+        return [
+            Stream(
+                self.stdin_name.strip("/"),
+                lambda: stdin,
+                self.stdin_complete or _nothing,
+            ),
+            *self.streams,
+        ]
+
     parent: str | None = None  # snapshot id; None finds it automatically
     use_parent: bool = True
 
@@ -106,6 +128,7 @@ class BackupSummary:
     data_added: int = 0
     blobs_added: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
+    facts: dict[str, object] = field(default_factory=dict)  # per stream, from its source
     started: str = ""
     duration: float = 0.0
 
@@ -162,10 +185,21 @@ class Archiver:
         self._summary = BackupSummary(started=dt.datetime.now().astimezone().isoformat())
         self._filter = ExcludeFilter(options.excludes)
         snapshots = load_all(self.repo, errors=[])
-        if options.stdin is not None:
-            paths = ["/" + options.stdin_name.strip("/")]
-            if not options.stdin_name or "/" in options.stdin_name.strip("/"):
-                raise UsageError(_("--stdin-name must be a plain file name"))
+        streams = options.all_streams()
+        if streams:
+            if options.paths:
+                raise UsageError(_("a snapshot holds either paths or streams, not both"))
+            names = [st.name for st in streams]
+            for n in names:
+                if not valid_name(n.encode("utf-8", "surrogateescape")):
+                    raise UsageError(
+                        _("{name!r} is not a plain file name (--stdin-name, stream names)").format(
+                            name=n
+                        )
+                    )
+            if len(set(names)) != len(names):
+                raise UsageError(_("stream names must be unique: {names}").format(names=names))
+            paths = ["/" + n for n in names]
         else:
             if not options.paths:
                 raise UsageError(_("nothing to back up: give at least one path"))
@@ -187,10 +221,8 @@ class Archiver:
         with ThreadPoolExecutor(self.workers, thread_name_prefix="backup") as pool:
             self._pool = pool
             try:
-                if options.stdin is not None:
-                    tree_id = self._backup_stdin(options.stdin, options.stdin_name.strip("/"))
-                    if options.stdin_complete is not None:
-                        options.stdin_complete()
+                if streams:
+                    tree_id = self._backup_streams(streams)
                 else:
                     if self._wants_totals():
                         self._start_scanner(paths, options.one_file_system)
@@ -257,7 +289,21 @@ class Archiver:
         threading.Thread(target=scan, name="backup-scanner", daemon=True).start()
 
     # --- stdin -----------------------------------------------------------------------------
-    def _backup_stdin(self, stream: BinaryIO, name: str) -> bytes:
+    def _backup_streams(self, streams: list[Stream]) -> bytes:
+        nodes = []
+        facts: dict[str, object] = {}
+        for spec in streams:
+            try:
+                nodes.append(self._backup_stream(spec.open(), spec.name))
+                spec.complete()  # raises if the producer failed: then no snapshot at all
+            finally:
+                spec.close()
+            if spec.facts:
+                facts[spec.name] = spec.facts
+        self._summary.facts = facts
+        return save_tree(self.repo, nodes)
+
+    def _backup_stream(self, stream: BinaryIO, name: str) -> Node:
         content: list[bytes] = []
         size = 0
         for chunk in self.chunker.split_stream(stream):
@@ -278,11 +324,11 @@ class Archiver:
             size=size,
             content=content,
         )
-        self._summary.files_new = 1
-        self._summary.total_files = 1
-        self._summary.total_bytes = size
+        self._summary.files_new += 1
+        self._summary.total_files += 1
+        self._summary.total_bytes += size
         self.progress.file_done(name, size)
-        return save_tree(self.repo, [node])
+        return node
 
     # --- paths -----------------------------------------------------------------------------
     def _backup_paths(self, paths: list[str], one_fs: bool, parent_tree: bytes | None) -> bytes:

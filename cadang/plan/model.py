@@ -1,0 +1,209 @@
+"""The plan: an office's inventory of applications and how each is backed up.
+
+One YAML file (``cadang.yaml``) is validated into these models. Unknown keys are errors
+(a typo must not silently disable a backup), and secrets never live in the file: only
+``password_file`` or ``password_env`` references, or the tools' own ``.pgpass`` / option
+files.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Priority(enum.StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+class Classification(enum.StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    CONFIDENTIAL = "confidential"
+
+
+class Organization(Strict):
+    name: str = Field(min_length=1, description="The office's full name, printed on reports.")
+    code: Name = Field(description="Short code used in snapshot labels, e.g. disdukcapil-bll.")
+
+
+class RepositoryRef(Strict):
+    path: str = Field(min_length=1, description="Repository directory (an external disk is one).")
+    password_file: str | None = Field(None, description="File holding the passphrase.")
+    password_env: str | None = Field(None, description="Environment variable holding it.")
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> RepositoryRef:
+        if not self.password_file and not self.password_env:
+            raise ValueError("give password_file or password_env (never the passphrase itself)")
+        return self
+
+
+class Naming(Strict):
+    template: str = Field(
+        "{org}-{app}-{source}-{time:%Y%m%d-%H%M}",
+        description="Snapshot label; fields: org, app, source, owner, priority, time.",
+    )
+
+
+class RetentionPolicy(Strict):
+    keep_last: int = Field(0, ge=0)
+    keep_hourly: int = Field(0, ge=0)
+    keep_daily: int = Field(0, ge=0)
+    keep_weekly: int = Field(0, ge=0)
+    keep_monthly: int = Field(0, ge=0)
+    keep_yearly: int = Field(0, ge=0)
+
+    def empty(self) -> bool:
+        counts = self.model_dump().values()
+        return not any(counts)
+
+
+def _default_retention() -> dict[Priority, RetentionPolicy]:
+    return {
+        Priority.DAILY: RetentionPolicy(keep_daily=14, keep_weekly=8, keep_monthly=12),
+        Priority.WEEKLY: RetentionPolicy(keep_weekly=12, keep_monthly=12, keep_yearly=2),
+        Priority.MONTHLY: RetentionPolicy(keep_monthly=24, keep_yearly=5),
+    }
+
+
+class ServiceHooks(Strict):
+    """How to stop, start and check an application's service around an in-place restore."""
+
+    stop: str | None = Field(None, description="Command that stops the service.")
+    start: str | None = Field(None, description="Command that starts it again.")
+    health: str | None = Field(
+        None, description="Command, or http(s):// URL that must answer 2xx, once started."
+    )
+
+
+class Secret(Strict):
+    password_file: str | None = None
+    password_env: str | None = None
+
+
+class FilesSource(Strict):
+    type: Literal["files"]
+    name: Name
+    paths: list[str] = Field(min_length=1)
+    exclude: list[str] = Field(default_factory=list)
+    one_file_system: bool = False
+
+
+class PostgresSource(Secret):
+    type: Literal["postgres"]
+    name: Name
+    host: str = "127.0.0.1"
+    port: int = Field(5432, ge=1, le=65535)
+    user: str = "postgres"
+    databases: list[str] | Literal["all"] = "all"
+    globals: bool = Field(True, description="Also dump roles and tablespaces (pg_dumpall -g).")
+
+
+class MariaDBSource(Secret):
+    type: Literal["mariadb", "mysql"]
+    name: Name
+    host: str = "127.0.0.1"
+    port: int = Field(3306, ge=1, le=65535)
+    user: str = "root"
+    databases: list[str] | Literal["all"] = "all"
+    option_file: str | None = Field(None, description="A my.cnf with the credentials.")
+
+
+class SQLiteSource(Strict):
+    type: Literal["sqlite"]
+    name: Name
+    path: str = Field(min_length=1)
+
+
+class OracleSource(Secret):
+    type: Literal["oracle"]
+    name: Name
+    connect: str = Field(description="user@service (the password comes from the secret).")
+    schemas: list[str] = Field(min_length=1)
+    tool: Literal["datapump", "legacy"] = "datapump"
+    export_command: list[str] | None = Field(
+        None, description="Override the export command; {connect}, {schemas}, {file} expand."
+    )
+    import_command: list[str] | None = Field(
+        None, description="Override the import command; same fields, {into} for a new schema."
+    )
+
+
+class CommandSource(Strict):
+    type: Literal["command"]
+    name: Name
+    backup: list[str] = Field(min_length=1, description="Its stdout is the backup.")
+    restore: list[str] | None = Field(None, description="Takes the backup on stdin.")
+    filename: str | None = Field(None, description="Name of the file in the snapshot.")
+
+
+SourceConfig = Annotated[
+    FilesSource | PostgresSource | MariaDBSource | SQLiteSource | OracleSource | CommandSource,
+    Field(discriminator="type"),
+]
+
+
+class Application(Strict):
+    name: Name
+    owner: str = Field(min_length=1, description="The owning unit (OPD).")
+    priority: Priority
+    classification: Classification = Classification.INTERNAL
+    repository: str | None = Field(None, description="Name under repositories; default: the first.")
+    service: ServiceHooks | None = None
+    sources: list[SourceConfig] = Field(min_length=1)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        names = [s.name for s in sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"source names must be unique within an application: {dupes}")
+        return sources
+
+
+class Plan(Strict):
+    organization: Organization
+    repositories: dict[Name, RepositoryRef] = Field(min_length=1)
+    naming: Naming = Field(default_factory=Naming)
+    retention: dict[Priority, RetentionPolicy] = Field(default_factory=_default_retention)
+    copies: list[str] = Field(
+        default_factory=list, description="Repositories to copy each run's snapshots to."
+    )
+    applications: list[Application] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> Plan:
+        problems = []
+        names = [a.name for a in self.applications]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            problems.append(f"application names must be unique: {dupes}")
+        for a in self.applications:
+            if a.repository is not None and a.repository not in self.repositories:
+                problems.append(f"application {a.name!r} names unknown repository {a.repository!r}")
+        for c in self.copies:
+            if c not in self.repositories:
+                problems.append(f"copies names unknown repository {c!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def application(self, name: str) -> Application | None:
+        return next((a for a in self.applications if a.name == name), None)
+
+    def repository_for(self, app: Application) -> tuple[str, RepositoryRef]:
+        name = app.repository or next(iter(self.repositories))
+        return name, self.repositories[name]
