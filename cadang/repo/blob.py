@@ -39,16 +39,24 @@ def _decompressor() -> zstandard.ZstdDecompressor:
     return d
 
 
-def encode(cipher: Cipher, data: bytes | memoryview, level: int) -> bytes:
+def blob_domain(blob_id: bytes) -> bytes:
+    """A blob's associated data binds it to its id: a blob under the wrong id (a damaged
+    or forged index entry) fails authentication, so readers need not hash it again."""
+    return DOMAIN_BLOB + b":" + blob_id
+
+
+def encode(cipher: Cipher, data: bytes | memoryview, level: int, blob_id: bytes) -> bytes:
     if level > 0 and len(data) > 64:
         packed = _compressor(level).compress(data)
         if len(packed) < len(data) - (len(data) >> _MIN_SAVING_SHIFT):
-            return cipher.seal(b"\x01" + packed, DOMAIN_BLOB)
-    return cipher.seal(b"\x00" + bytes(data), DOMAIN_BLOB)
+            return cipher.seal(b"\x01" + packed, blob_domain(blob_id))
+    return cipher.seal(b"\x00" + bytes(data), blob_domain(blob_id))
 
 
-def decode(cipher: Cipher, sealed: bytes | memoryview, raw_length: int, what: str) -> bytes:
-    plain = cipher.open(sealed, DOMAIN_BLOB, what)
+def decode(
+    cipher: Cipher, sealed: bytes | memoryview, raw_length: int, what: str, blob_id: bytes
+) -> bytes:
+    plain = cipher.open(sealed, blob_domain(blob_id), what)
     codec = plain[0] if plain else -1
     if codec == CODEC_NONE:
         out = plain[1:]

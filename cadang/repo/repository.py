@@ -187,7 +187,7 @@ class Repository:
                 return blob_id, False
             self._pending.add(blob_id)
         try:
-            sealed = blobcodec.encode(self.cipher, data, self.config.compression_level)
+            sealed = blobcodec.encode(self.cipher, data, self.config.compression_level, blob_id)
             self._uploader.add(btype, blob_id, sealed, len(data))
         except BaseException:
             with self._lock:
@@ -198,11 +198,14 @@ class Repository:
             self.blobs_added += 1
         return blob_id, True
 
-    def load_blob(self, blob_id: bytes, verify: bool = True) -> bytes:
+    def load_blob(self, blob_id: bytes, verify: bool = False) -> bytes:
+        """The plaintext of a blob. Authentication binds it to its id (see blob.blob_domain);
+        ``verify`` also re-hashes the plaintext, which ``check --read-data`` does to catch a
+        writer that stored data under a wrong id."""
         entry = self.lookup(blob_id)
         return self.read_blob(entry, verify)
 
-    def read_blob(self, entry: IndexEntry, verify: bool = True) -> bytes:
+    def read_blob(self, entry: IndexEntry, verify: bool = False) -> bytes:
         what = _("blob {id} in pack {pack}").format(id=entry.id.hex()[:16], pack=entry.pack[:16])
         sealed = self.backend.load(FileType.PACK, entry.pack, entry.offset, entry.length)
         return self.decode_blob(entry.id, sealed, entry.raw_length, what, verify)
@@ -210,7 +213,7 @@ class Repository:
     def decode_blob(
         self, blob_id: bytes, sealed: bytes | memoryview, raw_length: int, what: str, verify: bool
     ) -> bytes:
-        data = blobcodec.decode(self.cipher, sealed, raw_length, what)
+        data = blobcodec.decode(self.cipher, sealed, raw_length, what, blob_id)
         if verify and self.master.blob_id(data) != blob_id:
             raise IntegrityError(_("{what} does not match its id").format(what=what))
         return data

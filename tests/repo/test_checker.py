@@ -193,7 +193,7 @@ def test_unreferenced_pack_is_a_warning(check_repo: CheckRepo) -> None:
         writer.add(
             BlobType.DATA,
             repo.master.blob_id(data),
-            blobcodec.encode(repo.cipher, data, 0),
+            blobcodec.encode(repo.cipher, data, 0, repo.master.blob_id(data)),
             len(data),
         )
         raw = writer.finish(repo.cipher)

@@ -10,11 +10,13 @@ from hypothesis import strategies as st
 
 from cadang.errors import IntegrityError
 from cadang.repo import blob as blobcodec
-from cadang.repo.crypto import DOMAIN_BLOB, OVERHEAD, Cipher, MasterKey, file_domain, storage_id
+from cadang.repo.blob import blob_domain
+from cadang.repo.crypto import OVERHEAD, Cipher, MasterKey, file_domain, storage_id
 
 KEY = MasterKey.generate()
 CIPHER = KEY.cipher()
 D = b"cadang:test"
+BID = bytes(range(32))
 
 
 @given(st.binary(max_size=5000))
@@ -26,12 +28,20 @@ def test_seal_open_roundtrip(data: bytes) -> None:
 
 def test_a_sealed_object_does_not_open_as_another_kind() -> None:
     """A blob planted in snapshots/ must not open as a snapshot (domain separation)."""
-    blob = blobcodec.encode(CIPHER, b'{"tree": "00"}', 0)
+    blob = blobcodec.encode(CIPHER, b'{"tree": "00"}', 0, BID)
     with pytest.raises(IntegrityError):
         CIPHER.open(blob, file_domain("snapshots"))
     snapshot = CIPHER.seal(b"{}", file_domain("snapshots"))
     with pytest.raises(IntegrityError):
         CIPHER.open(snapshot, file_domain("index"))
+
+
+def test_a_blob_does_not_open_under_another_id() -> None:
+    """A damaged index entry pointing at another (valid) blob is caught by authentication."""
+    sealed = blobcodec.encode(CIPHER, b"isi berkas", 0, BID)
+    with pytest.raises(IntegrityError):
+        blobcodec.decode(CIPHER, sealed, 10, "blob", bytes(32))
+    assert blobcodec.decode(CIPHER, sealed, 10, "blob", BID) == b"isi berkas"
 
 
 def test_seal_uses_fresh_nonces() -> None:
@@ -92,49 +102,52 @@ def test_storage_id_is_sha256() -> None:
 @settings(max_examples=50)
 @given(data=st.binary(max_size=20_000), level=st.integers(0, 9))
 def test_blob_roundtrip(data: bytes, level: int) -> None:
-    sealed = blobcodec.encode(CIPHER, data, level)
-    assert blobcodec.decode(CIPHER, sealed, len(data), "blob") == data
+    sealed = blobcodec.encode(CIPHER, data, level, BID)
+    assert blobcodec.decode(CIPHER, sealed, len(data), "blob", BID) == data
 
 
 def test_compressible_blob_is_compressed() -> None:
     data = b"INSERT INTO pegawai VALUES (1, 'Budi');\n" * 5000
-    sealed = blobcodec.encode(CIPHER, data, 3)
+    sealed = blobcodec.encode(CIPHER, data, 3, BID)
     assert len(sealed) < len(data) // 10
-    assert CIPHER.open(sealed, DOMAIN_BLOB)[0] == blobcodec.CODEC_ZSTD
-    assert blobcodec.decode(CIPHER, sealed, len(data), "blob") == data
+    assert CIPHER.open(sealed, blob_domain(BID))[0] == blobcodec.CODEC_ZSTD
+    assert blobcodec.decode(CIPHER, sealed, len(data), "blob", BID) == data
 
 
 def test_incompressible_blob_is_stored_raw() -> None:
     data = os.urandom(100_000)
-    sealed = blobcodec.encode(CIPHER, data, 3)
+    sealed = blobcodec.encode(CIPHER, data, 3, BID)
     assert len(sealed) == len(data) + 1 + OVERHEAD
-    plain = CIPHER.open(sealed, DOMAIN_BLOB)
+    plain = CIPHER.open(sealed, blob_domain(BID))
     assert plain[0] == blobcodec.CODEC_NONE
     assert plain[1:] == data
-    assert blobcodec.decode(CIPHER, sealed, len(data), "blob") == data
+    assert blobcodec.decode(CIPHER, sealed, len(data), "blob", BID) == data
 
 
 def test_level_zero_stores_raw() -> None:
     data = b"a" * 10_000
-    assert CIPHER.open(blobcodec.encode(CIPHER, data, 0), DOMAIN_BLOB)[0] == blobcodec.CODEC_NONE
+    assert (
+        CIPHER.open(blobcodec.encode(CIPHER, data, 0, BID), blob_domain(BID))[0]
+        == blobcodec.CODEC_NONE
+    )
 
 
 def test_blob_length_mismatch_is_detected() -> None:
     data = b"hello world " * 100
-    sealed = blobcodec.encode(CIPHER, data, 3)
+    sealed = blobcodec.encode(CIPHER, data, 3, BID)
     with pytest.raises(IntegrityError):
-        blobcodec.decode(CIPHER, sealed, len(data) - 1, "blob")
+        blobcodec.decode(CIPHER, sealed, len(data) - 1, "blob", BID)
     with pytest.raises(IntegrityError):
-        blobcodec.decode(CIPHER, sealed, len(data) + 1, "blob")
+        blobcodec.decode(CIPHER, sealed, len(data) + 1, "blob", BID)
 
 
 def test_unknown_codec_and_bad_zstd_are_detected() -> None:
     with pytest.raises(IntegrityError, match="unknown codec"):
-        blobcodec.decode(CIPHER, CIPHER.seal(b"\x07abc", DOMAIN_BLOB), 3, "blob")
+        blobcodec.decode(CIPHER, CIPHER.seal(b"\x07abc", blob_domain(BID)), 3, "blob", BID)
     with pytest.raises(IntegrityError, match="does not decompress"):
-        blobcodec.decode(CIPHER, CIPHER.seal(b"\x01not zstd", DOMAIN_BLOB), 8, "blob")
+        blobcodec.decode(CIPHER, CIPHER.seal(b"\x01not zstd", blob_domain(BID)), 8, "blob", BID)
     with pytest.raises(IntegrityError):
-        blobcodec.decode(CIPHER, CIPHER.seal(b"", DOMAIN_BLOB), 0, "blob")
+        blobcodec.decode(CIPHER, CIPHER.seal(b"", blob_domain(BID)), 0, "blob", BID)
 
 
 def test_cipher_needs_a_256_bit_key() -> None:

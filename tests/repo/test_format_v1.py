@@ -16,7 +16,7 @@ from cadang.repo.restorer import Restorer
 from cadang.repo.snapshot import find_snapshot
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "repo-v1"
-SNAPSHOT_ID = "2c85ebeb5f15b16461dd02b57cb6551b158a3376c8fb7d591e2c47fc4b8d92c4"
+SNAPSHOT_ID = "665197e2ea14886dc53a41b9a248729b1f851e1e3f7bdc75bfd0442f31a694e3"
 MTIME_NS = 1767323045 * 10**9  # 2026-01-02 03:04:05 UTC
 
 

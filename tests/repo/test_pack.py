@@ -29,7 +29,7 @@ def read_pack(data: bytes, name: str = "test") -> list[tuple[BlobType, bytes, by
     entries = parse_header(CIPHER, data[-4 - hlen : -4], name)
     out = []
     for e, sealed in iter_blobs(data, entries):
-        plain = blobcodec.decode(CIPHER, sealed, e.raw_length, "blob")
+        plain = blobcodec.decode(CIPHER, sealed, e.raw_length, "blob", e.id)
         out.append((e.type, e.id, plain))
     return out
 
@@ -46,7 +46,7 @@ def test_pack_roundtrip(blobs: list[tuple[BlobType, bytes]], level: int) -> None
     expected = []
     for btype, plain in blobs:
         bid = KEY.blob_id(plain)
-        w.add(btype, bid, blobcodec.encode(CIPHER, plain, level), len(plain))
+        w.add(btype, bid, blobcodec.encode(CIPHER, plain, level, bid), len(plain))
         expected.append((btype, bid, plain))
     assert len(w) == len(blobs)
     data = w.finish(CIPHER)
@@ -67,7 +67,12 @@ def test_damaged_header_is_detected(position: int, xor: int) -> None:
     w = PackWriter()
     for i in range(3):
         plain = os.urandom(100 + i)
-        w.add(BlobType.DATA, KEY.blob_id(plain), blobcodec.encode(CIPHER, plain, 3), len(plain))
+        w.add(
+            BlobType.DATA,
+            KEY.blob_id(plain),
+            blobcodec.encode(CIPHER, plain, 3, KEY.blob_id(plain)),
+            len(plain),
+        )
     data = bytearray(w.finish(CIPHER))
     blobs_end = w.entries[-1].offset + w.entries[-1].length
     # Flip a byte in the header or the trailer: reading the header must fail cleanly.
@@ -81,7 +86,7 @@ def test_damaged_blob_is_detected_but_header_still_reads() -> None:
     w = PackWriter()
     plains = [os.urandom(200) for _ in range(3)]
     for p in plains:
-        w.add(BlobType.DATA, KEY.blob_id(p), blobcodec.encode(CIPHER, p, 3), len(p))
+        w.add(BlobType.DATA, KEY.blob_id(p), blobcodec.encode(CIPHER, p, 3, KEY.blob_id(p)), len(p))
     data = bytearray(w.finish(CIPHER))
     data[w.entries[1].offset + 5] ^= 0xFF
     hlen = header_length(bytes(data[-4:]), len(data), "p")
@@ -89,7 +94,7 @@ def test_damaged_blob_is_detected_but_header_still_reads() -> None:
     results = []
     for e, sealed in iter_blobs(bytes(data), entries):
         try:
-            results.append(blobcodec.decode(CIPHER, sealed, e.raw_length, "blob"))
+            results.append(blobcodec.decode(CIPHER, sealed, e.raw_length, "blob", e.id))
         except IntegrityError:
             results.append(None)
     assert results == [plains[0], None, plains[2]]

@@ -205,7 +205,12 @@ def test_packs_no_index_lists_are_deleted(tmp_path: Path) -> None:
     repo = new_repo(path)
     backup(repo, files(tmp_path / "src", seed=4))
     writer = PackWriter()
-    writer.add(BlobType.DATA, b"\x07" * 32, blobcodec.encode(repo.cipher, b"orphan data", 0), 11)
+    writer.add(
+        BlobType.DATA,
+        b"\x07" * 32,
+        blobcodec.encode(repo.cipher, b"orphan data", 0, b"\x07" * 32),
+        11,
+    )
     data = writer.finish(repo.cipher)
     orphan = storage_id(data)
     repo.backend.save(FileType.PACK, orphan, data)
@@ -354,7 +359,9 @@ def test_a_crash_between_any_two_changes_leaves_a_valid_repository(tmp_path: Pat
     dup.index = Index()
     backup(dup, src)
     writer = PackWriter()
-    writer.add(BlobType.DATA, b"\x07" * 32, blobcodec.encode(dup.cipher, b"orphan", 0), 6)
+    writer.add(
+        BlobType.DATA, b"\x07" * 32, blobcodec.encode(dup.cipher, b"orphan", 0, b"\x07" * 32), 6
+    )
     data = writer.finish(dup.cipher)
     dup.backend.save(FileType.PACK, storage_id(data), data)
     dup.close()
