@@ -10,6 +10,8 @@ Exit codes follow restic where it has one: 1 fatal, 2 usage, 3 partial backup,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class CadangError(Exception):
     """Base of every error the product raises on purpose."""
@@ -127,3 +129,61 @@ class CheckFailedError(CadangError):
 
 class Interrupted(CadangError):
     exit_code = 130
+
+
+# --- the plan file --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """One problem of a plan file, where it is (1-based line and column; 0 when unknown)."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    hint: str | None = None
+    severity: str = "error"  # "error" or "warning"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def location(self) -> str:
+        if self.line <= 0:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def __str__(self) -> str:
+        from cadang.i18n import _
+
+        text = f"{self.location()}: "
+        if not self.is_error:
+            text += _("warning: {message}").format(message=self.message)
+        else:
+            text += self.message
+        if self.hint:
+            text += " " + _("(hint: {hint})").format(hint=self.hint)
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class PlanError(UsageError):
+    """The plan file cannot be used; ``problems`` lists every problem found, not just the first."""
+
+    exit_code = 2
+
+    def __init__(
+        self, message: str, problems: list[PlanProblem], hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint)
+        self.problems = problems

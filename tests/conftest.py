@@ -505,3 +505,129 @@ def assert_trees_equal(
     # Distinct inodes stay distinct: no two hard-link groups were merged.
     assert len(set(inode_map.values())) == len(inode_map)
     return count
+
+
+# --- an office with a plan (plan layer: run, history, restore) -------------------------------
+
+
+@dataclass
+class Office:
+    """A small office in tmp_path: a repository, files, a SQLite database and a plan.
+
+    ``plan`` is a dict (written as JSON, which is YAML) that tests may change before
+    ``write()``; ``load()`` reads it back through the real loader.
+    """
+
+    root: Path
+    repo: Path  # the main repository (initialised)
+    password_file: Path
+    code: Path  # files of application siak
+    db: Path  # SQLite database of application siak
+    docs: Path  # files of application arsip
+    plan: dict[str, object]
+
+    @property
+    def plan_file(self) -> Path:
+        return self.root / "cadang.yaml"
+
+    def write(self) -> Path:
+        import json
+
+        self.plan_file.write_text(json.dumps(self.plan, indent=2))
+        return self.plan_file
+
+    def load(self) -> object:
+        from cadang.plan.loader import load_plan
+
+        return load_plan(self.write())
+
+    def apps(self) -> list[dict[str, object]]:
+        apps = self.plan["applications"]
+        assert isinstance(apps, list)
+        return apps
+
+    def add_repository(self, name: str, path: Path, init: bool = True) -> Path:
+        """Another repository (e.g. the external disk) with the same passphrase file."""
+        if init:
+            Repository.init(LocalBackend(str(path)), TEST_PASSWORD, TEST_KDF).close()
+        repos = self.plan["repositories"]
+        assert isinstance(repos, dict)
+        repos[name] = {"path": str(path), "password_file": str(self.password_file)}
+        return path
+
+
+def make_sqlite(path: Path, rows: int, table: str = "penduduk") -> None:
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} (nik TEXT PRIMARY KEY, nama TEXT, lahir DATE)"
+        )
+        con.executemany(
+            f"INSERT INTO {table} VALUES (?, ?, ?)",
+            [
+                (f"5108{i:012d}", f"Warga ke-{i} Ñusa", f"19{50 + i % 50}-01-01")
+                for i in range(rows)
+            ],
+        )
+        con.commit()
+    finally:
+        con.close()
+
+
+def sqlite_rows(path: Path | str, table: str = "penduduk") -> list[tuple[object, ...]]:
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        return list(con.execute(f"SELECT * FROM {table} ORDER BY nik"))
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def office(tmp_path: Path) -> Office:
+    root = tmp_path / "office"
+    root.mkdir()
+    password_file = root / "passphrase"
+    password_file.write_text(TEST_PASSWORD + "\n")
+    repo = root / "repo"
+    Repository.init(LocalBackend(str(repo)), TEST_PASSWORD, TEST_KDF).close()
+    code = make_tree(
+        root / "srv" / "siak",
+        {"index.php": "<?php echo 'siak';\n", "config": {"app.conf": "db=siak.db\n"}},
+    )
+    docs = make_tree(root / "srv" / "arsip", {"surat-001.txt": "Surat edaran\n"})
+    db = root / "srv" / "siak.db"
+    make_sqlite(db, 50)
+    plan: dict[str, object] = {
+        "organization": {"name": "Dinas Uji Coba", "code": "dinas-uji"},
+        "repositories": {"main": {"path": str(repo), "password_file": str(password_file)}},
+        "naming": {"template": "{org}-{app}-{source}-{time:%Y%m%d-%H%M}"},
+        "retention": {
+            "daily": {"keep_daily": 3},
+            "weekly": {"keep_weekly": 2},
+            "monthly": {"keep_monthly": 2},
+        },
+        "applications": [
+            {
+                "name": "siak",
+                "owner": "Bidang PIAK",
+                "priority": "daily",
+                "classification": "confidential",
+                "sources": [
+                    {"type": "files", "name": "code", "paths": [str(code)]},
+                    {"type": "sqlite", "name": "db", "path": str(db)},
+                ],
+            },
+            {
+                "name": "arsip",
+                "owner": "Sekretariat",
+                "priority": "weekly",
+                "classification": "internal",
+                "sources": [{"type": "files", "name": "docs", "paths": [str(docs)]}],
+            },
+        ],
+    }
+    return Office(root, repo, password_file, code, db, docs, plan)

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -20,6 +20,38 @@ from cadang.repo.locks import locked
 from cadang.repo.repository import Repository
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+if TYPE_CHECKING:
+    from cadang.plan.model import Plan
+
+
+@dataclass
+class GlobalOptions:
+    """Options of the ``cadang`` group itself, kept in ``ctx.obj``."""
+
+    config: str | None = None  # -c/--config: the plan file
+
+
+def require_plan_file(ctx: click.Context) -> str:
+    """The plan file given with -c/--config (or CADANG_CONFIG); a usage error without one."""
+    opts = ctx.find_object(GlobalOptions)
+    if opts is None or not opts.config:
+        raise UsageError(
+            _("this command needs a plan: cadang -c cadang.yaml {command}").format(
+                command=ctx.command_path.split(" ", 1)[-1]
+            ),
+            hint=_(
+                "give the plan file with -c FILE or CADANG_CONFIG; 'cadang plan init' writes an example"
+            ),
+        )
+    return opts.config
+
+
+def require_plan(ctx: click.Context) -> Plan:
+    """The validated plan of -c/--config; every problem in it raises one PlanError."""
+    from cadang.plan.loader import load_plan
+
+    return load_plan(require_plan_file(ctx))
 
 
 @dataclass

@@ -8,6 +8,7 @@ import sys
 import click
 
 from cadang import __version__
+from cadang.cli.common import GlobalOptions
 from cadang.errors import CadangError
 from cadang.i18n import _
 
@@ -28,6 +29,9 @@ COMMANDS = [
     "key",
     "copy",
     "unlock",
+    "plan",
+    "run",
+    "history",
 ]
 
 
@@ -51,13 +55,22 @@ class LazyGroup(click.Group):
     help=_("Cadang: deduplicated, compressed, encrypted backups."),
 )
 @click.version_option(__version__, prog_name="cadang")
-def cli() -> None:
-    pass
+@click.option(
+    "-c",
+    "--config",
+    envvar="CADANG_CONFIG",
+    metavar="FILE",
+    help=_("The plan file (env CADANG_CONFIG), for plan, run, history and restore."),
+)
+@click.pass_context
+def cli(ctx: click.Context, config: str | None) -> None:
+    ctx.obj = GlobalOptions(config=config or None)
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="cadang", standalone_mode=False)
+        # Without standalone mode, click returns the code of ``ctx.exit(code)`` in a command.
+        rv = cli.main(args=argv, prog_name="cadang", standalone_mode=False)
     except CadangError as exc:
         click.echo(_("cadang: {message}").format(message=exc.message), err=True)
         if exc.hint:
@@ -82,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         if type(sys.stdout).__name__ == "PacifyFlushWrapper":
             return 0
         raise
-    return 0
+    return rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
 
 
 if __name__ == "__main__":

@@ -9,16 +9,47 @@ files.
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+# The source configs live with the sources (cadang.sources must not import the plan layer);
+# they are re-exported here so the plan's users find every model in one place.
+from cadang.sources.config import (
+    NAME_PATTERN,
+    CommandSource,
+    FilesSource,
+    MariaDBSource,
+    Name,
+    OracleSource,
+    PostgresSource,
+    Secret,
+    SourceConfig,
+    SQLiteSource,
+    Strict,
+)
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+__all__ = [
+    "NAME_PATTERN",
+    "Application",
+    "Classification",
+    "CommandSource",
+    "FilesSource",
+    "MariaDBSource",
+    "Name",
+    "Naming",
+    "OracleSource",
+    "Organization",
+    "Plan",
+    "PostgresSource",
+    "Priority",
+    "RepositoryRef",
+    "RetentionPolicy",
+    "SQLiteSource",
+    "Secret",
+    "ServiceHooks",
+    "SourceConfig",
+    "Strict",
+]
 
 
 class Priority(enum.StrEnum):
@@ -86,73 +117,6 @@ class ServiceHooks(Strict):
     health: str | None = Field(
         None, description="Command, or http(s):// URL that must answer 2xx, once started."
     )
-
-
-class Secret(Strict):
-    password_file: str | None = None
-    password_env: str | None = None
-
-
-class FilesSource(Strict):
-    type: Literal["files"]
-    name: Name
-    paths: list[str] = Field(min_length=1)
-    exclude: list[str] = Field(default_factory=list)
-    one_file_system: bool = False
-
-
-class PostgresSource(Secret):
-    type: Literal["postgres"]
-    name: Name
-    host: str = "127.0.0.1"
-    port: int = Field(5432, ge=1, le=65535)
-    user: str = "postgres"
-    databases: list[str] | Literal["all"] = "all"
-    globals: bool = Field(True, description="Also dump roles and tablespaces (pg_dumpall -g).")
-
-
-class MariaDBSource(Secret):
-    type: Literal["mariadb", "mysql"]
-    name: Name
-    host: str = "127.0.0.1"
-    port: int = Field(3306, ge=1, le=65535)
-    user: str = "root"
-    databases: list[str] | Literal["all"] = "all"
-    option_file: str | None = Field(None, description="A my.cnf with the credentials.")
-
-
-class SQLiteSource(Strict):
-    type: Literal["sqlite"]
-    name: Name
-    path: str = Field(min_length=1)
-
-
-class OracleSource(Secret):
-    type: Literal["oracle"]
-    name: Name
-    connect: str = Field(description="user@service (the password comes from the secret).")
-    schemas: list[str] = Field(min_length=1)
-    tool: Literal["datapump", "legacy"] = "datapump"
-    export_command: list[str] | None = Field(
-        None, description="Override the export command; {connect}, {schemas}, {file} expand."
-    )
-    import_command: list[str] | None = Field(
-        None, description="Override the import command; same fields, {into} for a new schema."
-    )
-
-
-class CommandSource(Strict):
-    type: Literal["command"]
-    name: Name
-    backup: list[str] = Field(min_length=1, description="Its stdout is the backup.")
-    restore: list[str] | None = Field(None, description="Takes the backup on stdin.")
-    filename: str | None = Field(None, description="Name of the file in the snapshot.")
-
-
-SourceConfig = Annotated[
-    FilesSource | PostgresSource | MariaDBSource | SQLiteSource | OracleSource | CommandSource,
-    Field(discriminator="type"),
-]
 
 
 class Application(Strict):
