@@ -72,7 +72,7 @@ class Cipher:
 
     def seal(self, plaintext: bytes | memoryview, domain: bytes) -> bytes:
         nonce = os.urandom(NONCE_SIZE)
-        return nonce + self._aead.encrypt(nonce, bytes(plaintext), domain)
+        return nonce + self._aead.encrypt(nonce, plaintext, domain)
 
     def open(self, sealed: bytes | memoryview, domain: bytes, what: str | None = None) -> bytes:
         """Decrypt and authenticate; ``what`` names the object in error messages."""
@@ -84,7 +84,7 @@ class Cipher:
             )
         view = memoryview(sealed)
         try:
-            return self._aead.decrypt(bytes(view[:NONCE_SIZE]), bytes(view[NONCE_SIZE:]), domain)
+            return self._aead.decrypt(view[:NONCE_SIZE], view[NONCE_SIZE:], domain)
         except InvalidTag:
             raise IntegrityError(
                 _("{what} failed authentication: it was altered or damaged").format(
