@@ -206,9 +206,15 @@ class Repository:
         return self.read_blob(entry, verify)
 
     def read_blob(self, entry: IndexEntry, verify: bool = False) -> bytes:
-        what = _("blob {id} in pack {pack}").format(id=entry.id.hex()[:16], pack=entry.pack[:16])
         sealed = self.backend.load(FileType.PACK, entry.pack, entry.offset, entry.length)
-        return self.decode_blob(entry.id, sealed, entry.raw_length, what, verify)
+        try:
+            return self.decode_blob(entry.id, sealed, entry.raw_length, "", verify)
+        except IntegrityError:
+            # Name the blob only when it failed: the name costs a translation per read.
+            what = _("blob {id} in pack {pack}").format(
+                id=entry.id.hex()[:16], pack=entry.pack[:16]
+            )
+            return self.decode_blob(entry.id, sealed, entry.raw_length, what, verify)
 
     def decode_blob(
         self, blob_id: bytes, sealed: bytes | memoryview, raw_length: int, what: str, verify: bool

@@ -14,6 +14,8 @@ import shutil
 import stat
 import threading
 import time
+from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -29,6 +31,7 @@ from cadang.repo.walker import load_tree, split_path
 # Small files go to the pool in batches of this many files or bytes.
 _BATCH_FILES = 32
 _BATCH_BYTES = 4 * 1024 * 1024
+_READ_AHEAD = 2  # blobs of one large file read ahead of the one being written
 
 
 class RestoreProgress(Protocol):
@@ -103,6 +106,7 @@ class Restorer:
         self._as_root = os.geteuid() == 0
         self._links: dict[tuple[int, int], bytes] = {}
         self._batch: list[tuple[bytes, Node]] = []
+        self._readers: ThreadPoolExecutor | None = None
         self._batch_bytes = 0
         self._pending_links: list[tuple[bytes, bytes, Node]] = []
         self._dirs: list[tuple[bytes, Node]] = []
@@ -127,7 +131,11 @@ class Restorer:
             ) from exc
         if not isinstance(self.progress, _NoProgress):
             self._count_totals(snapshot.tree, include)
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="restore") as pool:
+        with (
+            ThreadPoolExecutor(self.workers, thread_name_prefix="restore") as pool,
+            ThreadPoolExecutor(self.workers, thread_name_prefix="restore-read") as readers,
+        ):
+            self._readers = readers
             futures: list[Future[None]] = []
             try:
                 self._restore_tree(pool, futures, snapshot.tree, root, [], include)
@@ -280,6 +288,30 @@ class Restorer:
             self.summary.dirs += 1
         return True
 
+    def _contents(self, node: Node) -> Iterator[bytes]:
+        """A file's blobs in order. For a file of several blobs the next ones are read and
+        decoded on the reader pool while this thread writes, so one large file (a database
+        dump) does not restore at the speed of a single core."""
+        if len(node.content) < 3 or self._readers is None:
+            for blob_id in node.content:
+                yield self.repo.load_blob(blob_id)
+            return
+        ahead: deque[Future[bytes]] = deque()
+        ids = iter(node.content)
+        try:
+            while True:
+                while len(ahead) < _READ_AHEAD:
+                    next_id = next(ids, None)
+                    if next_id is None:
+                        break
+                    ahead.append(self._readers.submit(self.repo.load_blob, next_id))
+                if not ahead:
+                    return
+                yield ahead.popleft().result()
+        finally:
+            for f in ahead:
+                f.cancel()
+
     def _write_file(self, path: bytes, node: Node) -> None:
         fd = -1
         written = 0
@@ -294,8 +326,7 @@ class Restorer:
                 else:
                     os.unlink(path)
                 fd = os.open(path, flags, 0o600)
-            for blob_id in node.content:
-                data = self.repo.load_blob(blob_id)
+            for data in self._contents(node):
                 view = memoryview(data)
                 while view:
                     n = os.write(fd, view)
