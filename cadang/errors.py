@@ -182,8 +182,6 @@ class PlanError(UsageError):
 
     exit_code = 2
 
-    def __init__(
-        self, message: str, problems: list[PlanProblem], hint: str | None = None
-    ) -> None:
+    def __init__(self, message: str, problems: list[PlanProblem], hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.problems = problems

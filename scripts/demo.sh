@@ -2,6 +2,8 @@
 # Install Cadang into .venv and run the main job end to end on sample data:
 # create a repository, back up an office's files, change some, back up again (only the
 # change is stored), list, verify every byte, restore, and compare with the original.
+# Then the office's plan: an application with its files and a SQLite database, checked,
+# run, listed and restored into a new name (no database server needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -60,5 +62,72 @@ for s in json.load(open(sys.argv[1])):
     )
 PY
 du -sh "$CADANG_REPOSITORY" | awk '{print "repository size on disk: " $1}'
+
+step "A backup plan (cadang.yaml): application siak, its source code and its SQLite database"
+python - "$DEMO/siak.db" <<'PY'
+import sqlite3
+import sys
+
+con = sqlite3.connect(sys.argv[1])
+con.execute("CREATE TABLE penduduk (nik TEXT PRIMARY KEY, nama TEXT, lahir DATE, desa TEXT)")
+con.executemany(
+    "INSERT INTO penduduk VALUES (?, ?, ?, ?)",
+    [(f"5108{i:012d}", f"Warga ke-{i}", f"19{50 + i % 50}-0{1 + i % 9}-1{i % 10}", "Banjar")
+     for i in range(5000)],
+)
+con.commit()
+print("demo/siak.db: table penduduk with", con.execute("SELECT count(*) FROM penduduk").fetchone()[0], "rows")
+PY
+cat > "$DEMO/cadang.yaml" <<'YAML'
+# A small runnable plan ('cadang plan init' writes the full commented example).
+# Relative paths are relative to this file.
+organization:
+  name: Dinas Kependudukan dan Pencatatan Sipil (demo)
+  code: disdukcapil-demo
+repositories:
+  main:
+    path: repo
+    password_file: passphrase
+naming:
+  template: "{org}-{app}-{source}-{time:%Y%m%d-%H%M}"
+applications:
+  - name: siak
+    owner: Bidang PIAK
+    priority: daily
+    classification: confidential
+    sources:
+      - type: files
+        name: code
+        paths: [data/src/app00]
+      - type: sqlite
+        name: db
+        path: siak.db
+YAML
+cat "$DEMO/cadang.yaml"
+unset CADANG_REPOSITORY CADANG_PASSWORD_FILE  # from here on the plan names the repository
+
+step "cadang -c demo/cadang.yaml plan check"
+cadang -c demo/cadang.yaml plan check
+
+step "cadang -c demo/cadang.yaml run (one snapshot per source, the per-application report)"
+cadang -c demo/cadang.yaml run
+
+step "cadang -c demo/cadang.yaml history"
+cadang -c demo/cadang.yaml history
+
+step "cadang -c demo/cadang.yaml restore siak --source db --into demo/siak_pulih.db (beside the original)"
+rm -f "$DEMO/siak_pulih.db"
+cadang -c demo/cadang.yaml restore siak --source db --into "$DEMO/siak_pulih.db"
+python - "$DEMO/siak.db" "$DEMO/siak_pulih.db" <<'PY'
+import sqlite3
+import sys
+
+counts = [sqlite3.connect(p).execute("SELECT count(*) FROM penduduk").fetchone()[0] for p in sys.argv[1:]]
+print(f"rows in the original: {counts[0]}, rows in the restored copy: {counts[1]}")
+if counts[0] != counts[1]:
+    sys.exit("the restored database differs from the original")
+PY
+export CADANG_REPOSITORY="$DEMO/repo" CADANG_PASSWORD_FILE="$DEMO/passphrase"
 echo
 echo "Try it yourself:  source .venv/bin/activate; export CADANG_REPOSITORY=$CADANG_REPOSITORY CADANG_PASSWORD_FILE=$CADANG_PASSWORD_FILE; cadang --help"
+echo "The plan:         cadang -c demo/cadang.yaml history   (cadang plan init writes a full example)"

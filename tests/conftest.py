@@ -605,10 +605,10 @@ def office(tmp_path: Path) -> Office:
         "organization": {"name": "Dinas Uji Coba", "code": "dinas-uji"},
         "repositories": {"main": {"path": str(repo), "password_file": str(password_file)}},
         "naming": {"template": "{org}-{app}-{source}-{time:%Y%m%d-%H%M}"},
-        "retention": {
-            "daily": {"keep_daily": 3},
-            "weekly": {"keep_weekly": 2},
-            "monthly": {"keep_monthly": 2},
+        "retention": {  # keeps every snapshot a test makes unless the test says otherwise
+            "daily": {"keep_last": 50},
+            "weekly": {"keep_last": 50},
+            "monthly": {"keep_last": 50},
         },
         "applications": [
             {
@@ -631,3 +631,64 @@ def office(tmp_path: Path) -> Office:
         ],
     }
     return Office(root, repo, password_file, code, db, docs, plan)
+
+
+# --- real database services (sources tests and the plan layer) ------------------------------
+
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+MARIADB_HOST, MARIADB_PORT, MARIADB_USER = "127.0.0.1", 3306, "root"
+
+
+def _service_problem(name: str, port: int, check: list[str], package: str) -> str | None:
+    """Why a service cannot be used (None: it answers), for a skip or CI failure message."""
+    import shutil
+
+    if shutil.which(check[0]) is None:
+        return f"{name} client tool {check[0]} is not installed (Debian package {package})"
+    try:
+        done = subprocess.run(check, capture_output=True, timeout=20, check=False)
+    except subprocess.TimeoutExpired:
+        return f"{name} on 127.0.0.1:{port} did not answer within 20 s"
+    if done.returncode != 0:
+        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        return f"{name} on 127.0.0.1:{port} is not usable: {err[-1] if err else done.returncode}"
+    return None
+
+
+_service_cache: dict[str, str | None] = {}
+
+
+def _require(key: str, problem: Callable[[], str | None]) -> None:
+    if key not in _service_cache:
+        _service_cache[key] = problem()
+    reason = _service_cache[key]
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: the service must be there)")
+    pytest.skip(reason)
+
+
+def require_postgres() -> None:
+    """Skip (or fail under CI=true) unless PostgreSQL answers on 127.0.0.1:5432, trust auth."""
+    check = ["psql", "-X", "-w", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER]
+    _require(
+        "postgres",
+        lambda: _service_problem(
+            "PostgreSQL",
+            PG_PORT,
+            [*check, "-d", "postgres", "-Atc", "select 1"],
+            "postgresql-client",
+        ),
+    )
+
+
+def require_mariadb() -> None:
+    """Skip (or fail under CI=true) unless MariaDB answers on 127.0.0.1:3306 as root."""
+    check = ["mariadb", f"--host={MARIADB_HOST}", f"--port={MARIADB_PORT}", "--user=root"]
+    _require(
+        "mariadb",
+        lambda: _service_problem(
+            "MariaDB", MARIADB_PORT, [*check, "-e", "select 1"], "mariadb-client"
+        ),
+    )

@@ -109,7 +109,7 @@ def _plan_mode(ctx: click.Context) -> bool:
 @click.option("--json", "as_json", is_flag=True, help=_("Print the summary as JSON."))
 @click.option("--quiet", "-q", is_flag=True, help=_("No progress and no summary."))
 @click.pass_context
-def command(ctx: click.Context, name: str, as_json: bool, **kw: Any) -> None:
+def command(ctx: click.Context, /, name: str, as_json: bool, **kw: Any) -> None:
     if _plan_mode(ctx):
         wrong = [_SHOWN[o] for o in _SNAPSHOT_ONLY if _given(ctx, o)]
         if wrong:
