@@ -150,7 +150,7 @@ def main() -> None:
     my = " ".join(MY)
     variants = {
         "pg": {
-            "cadang": f"{cadang} -c {plan} run -q --app pg",
+            "cadang": f"{cadang} -c {plan} run --app pg",
             "file+restic": f"pg_dump {pg} -Fc {DB} > {dump} && restic -q -r {work}/repo-restic "
             f"backup {dump} && rm {dump}",
             "pipe+restic": f"pg_dump {pg} -Fc {DB} | restic -q -r {work}/repo-restic backup "
@@ -159,7 +159,7 @@ def main() -> None:
             f"backup --stdin --stdin-filename {DB}-z0.pgdump",
         },
         "mariadb": {
-            "cadang": f"{cadang} -c {plan} run -q --app my",
+            "cadang": f"{cadang} -c {plan} run --app my",
             "file+restic": f"mariadb-dump {my} --single-transaction {DB} > {dump} && restic -q "
             f"-r {work}/repo-restic backup {dump} && rm {dump}",
             "pipe+restic": f"mariadb-dump {my} --single-transaction {DB} | restic -q -r "

@@ -6,8 +6,10 @@ import datetime as dt
 import os
 import re
 import shutil
+import threading
+from collections.abc import Callable
 
-from cadang.errors import SourceError, UsageError
+from cadang.errors import CadangError, SourceError, UsageError
 from cadang.i18n import _
 from cadang.sources.base import RestoreTarget
 
@@ -119,3 +121,23 @@ def stream_base(name: str) -> str:
             _("{name!r} cannot be used as a file name in a snapshot").format(name=name)
         )
     return name
+
+
+class CountInBackground:
+    """Row counts taken on a thread while the dump streams (a dump is I/O- and
+    server-bound, so the counting scans overlap with it instead of adding to it)."""
+
+    def __init__(self, count: Callable[[], dict[str, object]]) -> None:
+        self._result: dict[str, object] = {}
+        self._thread = threading.Thread(target=self._run, args=(count,), name="count-rows")
+        self._thread.start()
+
+    def _run(self, count: Callable[[], dict[str, object]]) -> None:
+        try:
+            self._result = count()
+        except CadangError as exc:  # counts are facts for a later check, never a reason to fail
+            self._result = {"rows_exact": False, "count_error": exc.message}
+
+    def result(self) -> dict[str, object]:
+        self._thread.join()
+        return self._result

@@ -55,6 +55,7 @@ from cadang.sources.base import (
     StreamReader,
 )
 from cadang.sources.common import (
+    CountInBackground,
     check_new_names,
     quote_my_ident,
     quote_my_literal,
@@ -147,6 +148,7 @@ class _DatabaseDump:
         self.database = database
         self.facts: dict[str, object] = {}
         self._cmd: StreamingCommand | None = None
+        self._counter: CountInBackground | None = None
 
     def stream(self) -> Stream:
         return Stream(
@@ -154,16 +156,21 @@ class _DatabaseDump:
         )
 
     def open(self) -> BinaryIO:
-        self.facts.update(self.source.count_rows(self.database))
         _client, dump = tool_names()
         self._cmd = StreamingCommand(
             dump_argv(dump, self.source.config, self.database), env=self.source.env()
         )
-        return self._cmd.start()
+        output = self._cmd.start()
+        # Counted on another connection while the dump runs (its own consistent snapshot,
+        # taken as the dump starts): the scans no longer add to the backup's time.
+        self._counter = CountInBackground(lambda: self.source.count_rows(self.database))
+        return output
 
     def complete(self) -> None:
         assert self._cmd is not None
         self._cmd.finish()
+        if self._counter is not None:
+            self.facts.update(self._counter.result())
 
     def close(self) -> None:
         if self._cmd is not None:

@@ -57,6 +57,7 @@ from cadang.sources.base import (
     StreamReader,
 )
 from cadang.sources.common import (
+    CountInBackground,
     check_new_names,
     quote_pg_ident,
     read_secret,
@@ -191,6 +192,7 @@ class _DatabaseDump:
         self.facts: dict[str, object] = {}
         self._session: _Session | None = None
         self._dump: StreamingCommand | None = None
+        self._counter: CountInBackground | None = None
 
     def stream(self) -> Stream:
         return Stream(
@@ -207,10 +209,13 @@ class _DatabaseDump:
         if snapshot is None:  # e.g. a server that cannot export snapshots
             session.query("ROLLBACK")
             session.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        self.facts.update(self._count(session))
         self.facts["consistent_with_dump"] = snapshot is not None
         self._dump = StreamingCommand(pg_dump_argv(cfg, self.database, snapshot), env=env)
-        return self._dump.start()
+        output = self._dump.start()
+        # Count while pg_dump runs: same snapshot, so the same rows, and the count no longer
+        # adds its full-table scans to the backup's time.
+        self._counter = CountInBackground(lambda: self._count(session))
+        return output
 
     def _count(self, session: _Session) -> dict[str, object]:
         session.query("SAVEPOINT cadang_count")
@@ -231,6 +236,8 @@ class _DatabaseDump:
     def complete(self) -> None:
         assert self._dump is not None and self._session is not None
         self._dump.finish()
+        if self._counter is not None:
+            self.facts.update(self._counter.result())
         try:  # the dump is complete; the session only held its snapshot
             self._session.query("COMMIT")
             self._session.cmd.finish()
@@ -241,7 +248,9 @@ class _DatabaseDump:
         if self._dump is not None:
             self._dump.close()
         if self._session is not None:
-            self._session.close()
+            self._session.close()  # ends a count still running on it
+        if self._counter is not None:
+            self._counter.result()
 
 
 class _GlobalsDump:
