@@ -17,6 +17,7 @@ import socket
 import stat
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,6 +50,9 @@ def _same_stat(old: Node, st: os.stat_result) -> bool:
         and old.gid == st.st_gid
         and old.links == st.st_nlink
     )
+
+
+_STREAM_AHEAD = 4  # chunks of a stream being stored at once (at most 4 x 8 MiB)
 
 
 def _nothing() -> None:
@@ -304,13 +308,25 @@ class Archiver:
         return save_tree(self.repo, nodes)
 
     def _backup_stream(self, stream: BinaryIO, name: str) -> Node:
+        # Chunking follows the stream on this thread; hashing, compressing and sealing run on
+        # the pool, so a dump is stored at the speed of its producer, not of one core.
+        assert self._pool is not None
         content: list[bytes] = []
+        pending: deque[Future[tuple[bytes, bool]]] = deque()
         size = 0
-        for chunk in self.chunker.split_stream(stream):
-            blob_id, _new = self.repo.save_blob(BlobType.DATA, chunk)
-            content.append(blob_id)
-            size += len(chunk)
-            self.progress.bytes_done(len(chunk))
+        try:
+            for chunk in self.chunker.split_stream(stream):
+                data = bytes(chunk)  # the chunker reuses its buffer for the next chunk
+                pending.append(self._pool.submit(self.repo.save_blob, BlobType.DATA, data))
+                size += len(data)
+                self.progress.bytes_done(len(data))
+                while len(pending) > _STREAM_AHEAD:
+                    content.append(pending.popleft().result()[0])
+            while pending:
+                content.append(pending.popleft().result()[0])
+        finally:
+            for fut in pending:
+                fut.cancel()
         now = time.time_ns()
         node = Node(
             name=name.encode("utf-8", "surrogateescape"),
