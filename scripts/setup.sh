@@ -9,7 +9,13 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
   echo "Cadang needs Python 3.11 or newer (found $(python3 --version 2>&1))" >&2; exit 1; }
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ "${1:-}" = "test" ]; then
+  # The tests use the real tools: dump/restore clients for the local PostgreSQL and
+  # MariaDB, ClamAV for the antivirus check, GNU tar to read exports.
   command -v tar >/dev/null || need_apt+=(tar)
+  command -v pg_dump >/dev/null || need_apt+=(postgresql-client)
+  command -v mariadb-dump >/dev/null || need_apt+=(mariadb-client)
+  command -v clamscan >/dev/null || need_apt+=(clamav)
+  command -v clamd >/dev/null || need_apt+=(clamav-daemon)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
