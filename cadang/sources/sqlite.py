@@ -230,11 +230,6 @@ class SQLiteSourceImpl:
             raise UsageError(_("folder {path} does not exist").format(path=os.path.dirname(dest)))
         with reader.open(name) as stream:
             write_database(stream, dest, like=self.path)
-        return RestoreOutcome(
-            restored=[dest],
-            details=[
-                _("{path} restored in place").format(path=dest)
-                if target.in_place
-                else _("restored as {path}").format(path=dest)
-            ],
-        )
+        # The restored path is listed already; only an in-place restore needs saying.
+        details = [_("{path} restored in place").format(path=dest)] if target.in_place else []
+        return RestoreOutcome(restored=[dest], details=details)
