@@ -10,7 +10,7 @@ reading are refused in the other with a message that says which to use.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -28,9 +28,11 @@ from cadang.cli.common import (
 from cadang.cli.progress import TerminalProgress
 from cadang.errors import RestoreError, UsageError
 from cadang.i18n import _
-from cadang.plan.restore import ApplicationRestore, RestoreReport
 from cadang.repo.restorer import Restorer
 from cadang.repo.snapshot import find_snapshot
+
+if TYPE_CHECKING:
+    from cadang.plan.restore import RestoreReport
 
 # Options that only one of the two readings takes.
 _SNAPSHOT_ONLY = ("target", "includes", "repo", "password_file", "quiet")
@@ -223,6 +225,10 @@ def _restore_application(
     as_json: bool,
 ) -> None:
     plan = require_plan(ctx)
+    # Imported here: the plan layer costs half a second of imports that a plain
+    # `cadang restore SNAPSHOT --target DIR` must not pay.
+    from cadang.plan.restore import ApplicationRestore
+
     restore = ApplicationRestore(
         plan,
         app,
