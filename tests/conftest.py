@@ -692,3 +692,45 @@ def require_mariadb() -> None:
             "MariaDB", MARIADB_PORT, [*check, "-e", "select 1"], "mariadb-client"
         ),
     )
+
+
+# --- the state directory and ClamAV (checks) ---------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _private_state_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """Each test records checks and runs in its own state directory, never in
+    /var/lib/cadang or ~/.local/state (CADANG_STATE_DIR, inherited by subprocesses)."""
+    path = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("CADANG_STATE_DIR", str(path))
+    return path
+
+
+def require_clamav() -> None:
+    """Skip (or fail under CI=true) unless ClamAV's clamscan is installed."""
+    import shutil
+
+    _require(
+        "clamav",
+        lambda: (
+            None
+            if shutil.which("clamscan")
+            else "ClamAV is not installed (clamscan not found; Debian package clamav)"
+        ),
+    )
+
+
+def require_clamd() -> None:
+    """Skip (or fail under CI=true) unless clamd is installed (Debian clamav-daemon)."""
+    import shutil
+
+    _require(
+        "clamd",
+        lambda: (
+            None
+            if shutil.which("clamd") or os.path.exists("/usr/sbin/clamd")
+            else "clamd is not installed (Debian package clamav-daemon)"
+        ),
+    )

@@ -16,6 +16,9 @@ class FileType(enum.Enum):
     INDEX = "index"
     PACK = "data"
     LOCK = "locks"
+    # Sealed records that a snapshot was read back / restored in a test (optional folder:
+    # repositories written before it existed lack it, and readers treat that as empty).
+    VERIFICATION = "verifications"
 
 
 class Backend(Protocol):

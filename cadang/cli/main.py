@@ -32,6 +32,9 @@ COMMANDS = [
     "plan",
     "run",
     "history",
+    "check-before",
+    "verify",
+    "status",
 ]
 
 
@@ -45,7 +48,9 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
-        command: click.Command = importlib.import_module(f"cadang.cli.{cmd_name}").command
+        command: click.Command = importlib.import_module(
+            "cadang.cli." + cmd_name.replace("-", "_")
+        ).command
         return command
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from cadang.checks.base import Checklist
+from cadang.cli.check_before import attention_line, print_checklist
 from cadang.cli.common import json_option, print_json, require_plan, show_bytes
 from cadang.i18n import _
 from cadang.plan.model import Priority
@@ -17,6 +19,14 @@ def status_word(status: Status) -> str:
         Status.PARTIAL: _("partial"),
         Status.PLANNED: _("planned"),
     }[status]
+
+
+def verified_word(verified: str) -> str:
+    return {
+        "passed": _("verified"),
+        "failed": _("FAILED"),
+        "skipped": _("skipped"),
+    }.get(verified, "-")
 
 
 def _show_progress(r: SourceResult) -> None:
@@ -41,6 +51,7 @@ def print_table(report: RunReport) -> None:
         _("Status"),
         _("Size"),
         _("Duration"),
+        _("Verification"),
         _("Snapshot label"),
     )
     rows = [
@@ -51,6 +62,7 @@ def print_table(report: RunReport) -> None:
             status_word(r.status),
             show_bytes(r.size) if r.status is not Status.PLANNED else "-",
             f"{r.duration:.1f}s" if r.status is not Status.PLANNED else "-",
+            verified_word(r.verified),
             r.label if r.snapshot_id or r.status is Status.PLANNED else "-",
         )
         for r in report.results
@@ -102,6 +114,35 @@ def print_report(report: RunReport) -> None:
                 click.echo(_("  hint: {hint}").format(hint=r.hint))
             for path, message in r.unreadable[:20]:
                 click.echo(_("  cannot read {path}: {message}").format(path=path, message=message))
+    left_out = [r for r in report.results if r.quarantined]
+    if left_out:
+        click.echo()
+        for r in left_out:
+            click.echo(
+                _("{app}/{source}: {n} infected file(s) left out of this backup:").format(
+                    app=r.app, source=r.source, n=len(r.quarantined)
+                )
+            )
+            for path in r.quarantined[:20]:
+                click.echo(f"    {path}")
+    failed = report.verification_failures
+    if failed:
+        click.echo()
+        for r in failed:
+            click.echo(
+                _("{app}/{source}: snapshot {id} ({label}) FAILED verification: {summary}").format(
+                    app=r.app,
+                    source=r.source,
+                    id=r.snapshot_id[:8],
+                    label=r.label,
+                    summary=r.verification,
+                )
+            )
+            for e in r.verify_errors[:20]:
+                click.echo(f"    {e}")
+        click.echo(
+            _("the run needs attention: a backup that does not verify may not be restorable")
+        )
     messages = report.messages()
     if messages:
         click.echo()
@@ -125,6 +166,15 @@ def print_report(report: RunReport) -> None:
             seconds=report.duration,
         )
     )
+    if report.checks is not None and report.checks.skipped:
+        click.echo(_("pre-backup checks: {reason}").format(reason=report.checks.skipped))
+    if report.needs_attention:
+        click.echo(attention_line(report.escalation))
+
+
+def _show_checklist(checklist: Checklist) -> None:
+    print_checklist(checklist)
+    click.echo()
 
 
 @click.command(
@@ -132,8 +182,11 @@ def print_report(report: RunReport) -> None:
     help=_(
         "Back up the plan's applications: one snapshot per source, labelled by the naming "
         "rule; then retention per priority and copies (e.g. to the external disk).\n\n"
-        "Exit code 0: all succeeded; 1: a source failed (the others were still backed up); "
-        "3: snapshots were written but some files could not be read."
+        "Each new snapshot is then verified (read back, and restored in a test; plan option "
+        "verify).\n\n"
+        "Exit code 0: all succeeded; 1: a source failed (the others were still backed up) or "
+        "a snapshot failed verification; 3: snapshots were written but some files could not "
+        "be read."
     ),
 )
 @click.option(
@@ -160,6 +213,14 @@ def print_report(report: RunReport) -> None:
     metavar="SECONDS",
     help=_("Wait up to this long for another operation's lock to go."),
 )
+@click.option(
+    "--skip-checks",
+    is_flag=True,
+    help=_(
+        "Emergencies only: back up without the pre-backup checks (recorded, and the run is "
+        "marked as needing attention)."
+    ),
+)
 @json_option
 @click.pass_context
 def command(
@@ -168,6 +229,7 @@ def command(
     apps: tuple[str, ...],
     dry_run: bool,
     retry_lock: float,
+    skip_checks: bool,
     as_json: bool,
 ) -> None:
     plan = require_plan(ctx)
@@ -178,6 +240,8 @@ def command(
         dry_run=dry_run,
         lock_wait=retry_lock,
         on_result=None if as_json else _show_progress,
+        skip_checks=skip_checks,
+        on_checks=None if as_json else _show_checklist,
     )
     report = runner.run()
     if as_json:

@@ -14,9 +14,12 @@ EXAMPLE_PLAN = """\
 #
 #   cadang -c cadang.yaml plan check      check this file and this machine (tools, secrets,
 #                                         databases, repositories); every problem at once
+#   cadang -c cadang.yaml check-before    the pre-backup checklist (SOP 000); run makes it too
 #   cadang -c cadang.yaml run             back up every application (--priority daily, ...)
 #   cadang -c cadang.yaml history         list the backups by application and source
 #   cadang -c cadang.yaml restore siak    bring an application back (into a new name first)
+#   cadang -c cadang.yaml verify          prove the latest backups restorable (restore tests)
+#   cadang -c cadang.yaml status          last backup, last verified restore, what is overdue
 #
 # Messages are in Bahasa Indonesia by default; set CADANG_LANG=en for English.
 # The comments in this file are in English.
@@ -46,6 +49,31 @@ repositories:
 copies:
   - external-disk
 
+# Before every run (and with 'cadang -c cadang.yaml check-before') the checks of SOP 000:
+# each database answers, ClamAV scans the files about to be backed up, each repository is
+# reachable and has room. A failed check is escalated: these people are named with it.
+escalation:
+  - name: I Made Wirawan, S.Kom.
+    role: Kasi                   # Kepala Seksi
+    email: made.wirawan@bulelengkab.go.id
+    phone: "0812-3456-7890"
+  - name: Ketut Sudarma, S.T.
+    role: Kabid                  # Kepala Bidang
+    email: ketut.sudarma@bulelengkab.go.id
+
+# How the antivirus check reaches ClamAV (Debian packages clamav, clamav-daemon).
+antivirus:
+  # clamd_socket: /run/clamav/clamd.ctl   # scan through clamd (fast); default: clamscan
+  # database: /var/lib/clamav             # clamscan's signature folder; default: ClamAV's own
+  max_signature_age_days: 7      # older signatures are a warning (is freshclam running?)
+
+checks:
+  storage_margin: 2.0            # want 2x what the last run added free at each repository
+  max_latency_ms: 1000           # a repository slower to answer is a warning
+
+# Records of checks and runs. Default: /var/lib/cadang (as root), else ~/.local/state/cadang.
+# state_dir: /var/lib/cadang
+
 # How each backup is named (SOP 001 names the .dmp file, SOP 002 names each backup by a
 # rule). Fields: {org} {app} {source} {owner} {priority} {time:%Y%m%d-%H%M} (strftime codes).
 naming:
@@ -66,6 +94,25 @@ retention:
     keep_monthly: 24
     keep_yearly: 5
 
+# After each run every new backup is read back completely and restored in a test: a
+# database into a throw-away database (cadang_verify_...) that is dropped again, a sample of
+# files into a temporary folder; the counts and hashes must match what was backed up.
+# The result is kept with the backup ("verified restorable on ..."). An application may
+# override any of these keys under its own verify:.
+verify:
+  after_run: true
+  restore_test: true
+  sample_files: 50               # files restored per files source
+  sample_mib: 64                 # at most this much of them
+  row_tolerance: 0.1             # when the row counts at backup were only estimates
+
+# 'cadang status' calls an application overdue when its last good (complete, verified)
+# backup is older than this many hours, by priority.
+overdue_after_hours:
+  daily: 26
+  weekly: 192                    # 8 days
+  monthly: 768                   # 32 days
+
 applications:
   # SOP 001: the population registry (SIAK) on Oracle, exported every day.
   - name: siak
@@ -73,6 +120,11 @@ applications:
     priority: daily                # daily | weekly | monthly
     classification: confidential   # public | internal | confidential
     # repository: main             # default: the first repository above
+    antivirus:                     # what an infected file found before the backup does:
+      on_infection: block          # block (default) | quarantine-and-continue | warn
+      required: true               # ClamAV missing is a failure, not just a skipped check
+    verify:                        # overrides the plan's verify: for this application
+      sample_mib: 256              # the scans are large: restore more of them per test
     sources:
       - type: oracle
         name: database
@@ -85,6 +137,7 @@ applications:
         # export_command: [expdp, "{connect}", "schemas={schemas}", "dumpfile={file}"]
         # import_command: [impdp, "{connect}", "schemas={schemas}", "dumpfile={file}",
         #                  "remap_schema={schemas}:{into}"]
+    # Oracle has no restore test yet; its backups are read back after each run.
       - type: files
         name: berkas
         paths:
@@ -109,6 +162,7 @@ applications:
         user: postgres             # password from ~/.pgpass, or password_file / password_env
         databases: [simpeg]        # or: all
         globals: true              # roles and tablespaces too
+        amcheck: true              # check every B-tree index first (needs a superuser once)
       - type: files
         name: source-code
         paths:
@@ -123,6 +177,8 @@ applications:
     owner: Bidang Informasi dan Inovasi
     priority: weekly
     classification: public
+    antivirus:
+      on_infection: quarantine-and-continue   # leave infected uploads out, list them
     service:
       stop: systemctl stop nginx
       start: systemctl start nginx
@@ -167,4 +223,9 @@ applications:
         backup: [mongodump, --archive, --db=antrean]
         restore: [mongorestore, --archive, --drop]
         filename: antrean.archive
+        # A restore test runs only when restore takes the new name ({into}) and drop can
+        # remove that copy again (a restore that ignores the name would overwrite the
+        # original), e.g.:
+        # restore: [mongorestore, --archive, "--nsFrom=antrean.*", "--nsTo={into}.*"]
+        # drop: [mongosh, --quiet, "{into}", --eval, "db.dropDatabase()"]
 """

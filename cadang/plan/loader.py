@@ -281,6 +281,8 @@ def _plain(node: Any, base: Path) -> Any:
     data = _to_plain(node)
     if not isinstance(data, dict):
         return data
+    _resolve_keys(data, ("state_dir",), base)
+    _resolve_keys(data.get("antivirus"), ("clamd_socket", "database"), base)
     repos = data.get("repositories")
     if isinstance(repos, dict):
         for ref in repos.values():

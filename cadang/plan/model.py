@@ -12,6 +12,9 @@ import enum
 
 from pydantic import Field, field_validator, model_validator
 
+from cadang.checks.config import AntivirusPolicy, CheckSettings, ClamAVSettings, OnInfection
+from cadang.checks.verify_config import VerifySettings
+
 # The source configs live with the sources (cadang.sources must not import the plan layer);
 # they are re-exported here so the plan's users find every model in one place.
 from cadang.sources.config import (
@@ -30,15 +33,21 @@ from cadang.sources.config import (
 
 __all__ = [
     "NAME_PATTERN",
+    "AntivirusPolicy",
     "Application",
+    "CheckSettings",
+    "ClamAVSettings",
     "Classification",
     "CommandSource",
+    "EscalationContact",
     "FilesSource",
     "MariaDBSource",
     "Name",
     "Naming",
+    "OnInfection",
     "OracleSource",
     "Organization",
+    "OverdueLimits",
     "Plan",
     "PostgresSource",
     "Priority",
@@ -49,6 +58,7 @@ __all__ = [
     "ServiceHooks",
     "SourceConfig",
     "Strict",
+    "VerifySettings",
 ]
 
 
@@ -126,6 +136,13 @@ class Application(Strict):
     classification: Classification = Classification.INTERNAL
     repository: str | None = Field(None, description="Name under repositories; default: the first.")
     service: ServiceHooks | None = None
+    antivirus: AntivirusPolicy = Field(
+        default_factory=AntivirusPolicy,
+        description="What an infected file found before a backup does (default: block).",
+    )
+    verify: VerifySettings | None = Field(
+        None, description="Overrides of the plan's verify settings (only the keys given)."
+    )
     sources: list[SourceConfig] = Field(min_length=1)
 
     @field_validator("sources")
@@ -138,6 +155,26 @@ class Application(Strict):
         return sources
 
 
+class EscalationContact(Strict):
+    """Someone a failed pre-backup check is escalated to (SOP 000: the Kasi and the Kabid)."""
+
+    name: str = Field(min_length=1)
+    role: str = Field(min_length=1, description="e.g. Kasi, Kabid.")
+    email: str | None = None
+    phone: str | None = None
+
+
+class OverdueLimits(Strict):
+    """Hours after which an application's last good backup is overdue, per priority."""
+
+    daily: float = Field(26, gt=0)
+    weekly: float = Field(8 * 24, gt=0)
+    monthly: float = Field(32 * 24, gt=0)
+
+    def hours(self, priority: Priority) -> float:
+        return float(getattr(self, priority.value))
+
+
 class Plan(Strict):
     organization: Organization
     repositories: dict[Name, RepositoryRef] = Field(min_length=1)
@@ -147,6 +184,24 @@ class Plan(Strict):
         default_factory=list, description="Repositories to copy each run's snapshots to."
     )
     applications: list[Application] = Field(min_length=1)
+    antivirus: ClamAVSettings = Field(
+        default_factory=ClamAVSettings, description="How the antivirus check reaches ClamAV."
+    )
+    checks: CheckSettings = Field(default_factory=CheckSettings)
+    escalation: list[EscalationContact] = Field(
+        default_factory=list, description="Who is told when a pre-backup check fails."
+    )
+    state_dir: str | None = Field(
+        None, description="Where records of checks and runs are kept on this host."
+    )
+    verify: VerifySettings = Field(
+        default_factory=VerifySettings,
+        description="Proof after each run that the new backups can be restored.",
+    )
+    overdue_after_hours: OverdueLimits = Field(
+        default_factory=OverdueLimits,
+        description="'cadang status': a backup older than this is overdue, per priority.",
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Plan:
@@ -167,6 +222,13 @@ class Plan(Strict):
 
     def application(self, name: str) -> Application | None:
         return next((a for a in self.applications if a.name == name), None)
+
+    def verify_settings(self, app: Application) -> VerifySettings:
+        """The plan's verify settings with the application's overrides applied."""
+        if app.verify is None:
+            return self.verify
+        given = {k: getattr(app.verify, k) for k in app.verify.model_fields_set}
+        return self.verify.model_copy(update=given)
 
     def repository_for(self, app: Application) -> tuple[str, RepositoryRef]:
         name = app.repository or next(iter(self.repositories))

@@ -6,6 +6,11 @@ each source becomes one snapshot, labelled by the plan's naming rule and tagged
 ``app:``, ``source:``, ``owner:``, ``priority:`` and ``classification:``. A failed source is
 recorded with its reason and the run goes on with the next one.
 
+Each snapshot written is then verified while the lock is still held (plan option
+``verify``; :mod:`cadang.checks.verify`): it is read back completely and, where the source
+allows, restored into a throw-away database or folder and compared; the results are stored
+beside the snapshot. A failed verification makes the run fail (exit 1).
+
 After the backups, retention: for each priority that had a successful backup, the priority's
 policy is applied to each (application, source) group of snapshots of that priority in the
 repository, under an exclusive lock, and prune runs when something was forgotten. A lock
@@ -21,17 +26,22 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import getpass
 import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from cadang.checks.base import Checklist
+from cadang.checks.verify import verify_snapshot
 from cadang.errors import CadangError, LockError, UsageError
 from cadang.i18n import _
 from cadang.plan.model import Application, Plan, Priority, RetentionPolicy, SourceConfig
 from cadang.plan.naming import render_label
+from cadang.plan.prechecks import PreChecks, escalation_contacts, run_prechecks, skipped_checklist
 from cadang.plan.repos import is_present, location, open_repository
+from cadang.plan.state import StateStore, open_state
 from cadang.repo.archiver import Archiver, BackupOptions
 from cadang.repo.copier import Copier
 from cadang.repo.locks import locked
@@ -160,6 +170,10 @@ class SourceResult:
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     steps: list[str] = field(default_factory=list)  # --dry-run: what would run
     facts: dict[str, Any] = field(default_factory=dict)
+    quarantined: list[str] = field(default_factory=list)  # infected files left out (antivirus)
+    verified: str = ""  # passed | failed | skipped ("" when no snapshot was written)
+    verification: str = ""  # what was verified, or what failed, in one line
+    verify_errors: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -225,14 +239,22 @@ class RunReport:
     retention: list[RetentionResult] = field(default_factory=list)
     copies: list[CopyOutcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. a repository that is missing
+    checks: Checklist | None = None  # the pre-backup checklist (None: a dry run)
+    needs_attention: bool = False  # a check failed or was skipped, or a source failed
+    escalation: list[dict[str, str]] = field(default_factory=list)  # whom to tell, if so
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status is status)
 
     @property
+    def verification_failures(self) -> list[SourceResult]:
+        return [r for r in self.results if r.verified == "failed"]
+
+    @property
     def exit_code(self) -> int:
-        """0 all succeeded, 1 a source failed, 3 snapshots written but files unreadable."""
-        if self.count(Status.FAILED):
+        """0 all succeeded, 1 a source failed (or its snapshot failed verification), 3
+        snapshots written but files unreadable."""
+        if self.count(Status.FAILED) or self.verification_failures:
             return 1
         if self.count(Status.PARTIAL):
             return 3
@@ -290,6 +312,9 @@ class RunReport:
             "retention": [r.to_json() for r in self.retention],
             "copies": [c.to_json() for c in self.copies],
             "notes": self.notes,
+            "checks": self.checks.to_json() if self.checks is not None else None,
+            "needs_attention": self.needs_attention,
+            "escalation": self.escalation,
             "exit_code": self.exit_code,
         }
 
@@ -311,6 +336,9 @@ class Runner:
         lock_wait: float = 30.0,
         on_result: Callable[[SourceResult], None] | None = None,
         hostname: str | None = None,
+        skip_checks: bool = False,
+        state: StateStore | None = None,
+        on_checks: Callable[[Checklist], None] | None = None,
     ) -> None:
         self.plan = plan
         self.applications = select_applications(plan, priority, apps)
@@ -319,6 +347,10 @@ class Runner:
         self.lock_wait = lock_wait
         self.on_result = on_result
         self.hostname = hostname or socket.gethostname()
+        self.skip_checks = skip_checks
+        self.state = state if state is not None else open_state(plan)
+        self.on_checks = on_checks
+        self._pre: PreChecks | None = None
         self._repos: dict[str, Repository] = {}
         self._snapshots: dict[str, list[Snapshot]] = {}  # repository -> this run's snapshots
 
@@ -365,6 +397,7 @@ class Runner:
             self._preview(report)
             report.duration = round(time.monotonic() - start, 3)
             return report
+        report.checks = self._prechecks(report)
         try:
             for repo_name, apps in self.by_repository().items():
                 report.results.extend(self._backup_repository(repo_name, apps))
@@ -377,7 +410,63 @@ class Runner:
         order = {a.name: i for i, a in enumerate(self.plan.applications)}
         report.results.sort(key=lambda r: order.get(r.app, len(order)))  # stable: source order
         report.duration = round(time.monotonic() - start, 3)
+        self._record(report)
         return report
+
+    # --- pre-backup checks and records ----------------------------------------------------
+    def _prechecks(self, report: RunReport) -> Checklist:
+        """SOP 000 before the backups: the checklist, recorded; it decides what may run."""
+        if self.skip_checks:
+            checklist = skipped_checklist(
+                self.plan,
+                self.applications,
+                _("skipped on request (run --skip-checks) by {user}").format(
+                    user=getpass.getuser()
+                ),
+                hostname=self.hostname,
+            )
+        else:
+            self._pre = run_prechecks(
+                self.plan,
+                self.applications,
+                state=self.state,
+                hostname=self.hostname,
+                clock=self.clock,
+                origin="run",
+            )
+            checklist = self._pre.checklist
+        try:
+            self.state.save_checklist(checklist)
+        except CadangError as exc:
+            report.notes.append(exc.message)
+        if self.on_checks is not None:
+            self.on_checks(checklist)
+        return checklist
+
+    def _record(self, report: RunReport) -> None:
+        """Whether the run needs attention, and its report kept in the state directory."""
+        failed = report.count(Status.FAILED) > 0 or bool(report.verification_failures)
+        checks_attention = report.checks is not None and report.checks.needs_attention
+        report.needs_attention = failed or checks_attention
+        if report.needs_attention:
+            report.escalation = escalation_contacts(self.plan)
+        try:
+            self.state.save_run_report(report)
+        except CadangError as exc:
+            report.notes.append(exc.message)
+
+    def _blocked(
+        self, app: Application, config: SourceConfig, repo_name: str
+    ) -> SourceResult | None:
+        """The failed result of a source a pre-backup check stopped, if it did."""
+        blocked = self._pre.blocked_reason(app.name, config.name) if self._pre else None
+        if blocked is None:
+            return None
+        result = self._result(app, config, repo_name)
+        result.started = self.clock().isoformat(timespec="seconds")
+        result.status, result.error = Status.FAILED, blocked[0]
+        result.hint = blocked[1] or _("see the pre-backup checklist; fix the cause, run again")
+        return result
 
     def _done(self, result: SourceResult) -> SourceResult:
         if self.on_result is not None:
@@ -395,6 +484,9 @@ class Runner:
                 r.started = self.clock().isoformat(timespec="seconds")
                 results.append(self._done(r))
 
+        stopped = [self._blocked(app, cfg, repo_name) for app, cfg in pending]
+        if all(stopped):  # nothing may be backed up: leave the repository alone
+            return [self._done(r) for r in stopped if r is not None]
         try:
             repo = open_repository(repo_name, self.plan.repositories[repo_name])
         except CadangError as exc:
@@ -406,6 +498,7 @@ class Runner:
                 repo.load_index()
                 for app, cfg in pending:
                     results.append(self._done(self._backup_source(repo, repo_name, app, cfg)))
+                self._verify(repo, repo_name, results)
         except CadangError as exc:  # the lock could not be had, or the index not read
             fail_rest(exc)
         return results
@@ -413,6 +506,9 @@ class Runner:
     def _backup_source(
         self, repo: Repository, repo_name: str, app: Application, config: SourceConfig
     ) -> SourceResult:
+        blocked = self._blocked(app, config, repo_name)
+        if blocked is not None:
+            return blocked
         result = self._result(app, config, repo_name)
         when = self.clock()
         result.started = when.isoformat(timespec="seconds")
@@ -420,6 +516,9 @@ class Runner:
         try:
             result.label = self._label(app, config.name, when)
             spec = make_source(config).backup_spec()
+            if self._pre is not None:
+                spec = self._pre.spec_for(app.name, config.name, spec)
+                result.quarantined = self._pre.quarantined_shown(app.name, config.name)
             options = BackupOptions(
                 paths=list(spec.paths),
                 excludes=list(spec.excludes),
@@ -452,6 +551,30 @@ class Runner:
             self._snapshots.setdefault(repo_name, []).append(snap)
         result.duration = round(time.monotonic() - start, 3)
         return result
+
+    # --- verification ---------------------------------------------------------------------
+    def _verify(self, repo: Repository, repo_name: str, results: list[SourceResult]) -> None:
+        """Read back (and restore-test) each snapshot just written; never raises."""
+        written = {s.id: s for s in self._snapshots.get(repo_name, [])}
+        for r in results:
+            snap = written.get(r.snapshot_id)
+            app = self.plan.application(r.app)
+            if snap is None or app is None:
+                continue
+            settings = self.plan.verify_settings(app)
+            if not settings.after_run:
+                r.verified = "skipped"
+                r.verification = _("verification after the run is turned off in the plan")
+                continue
+            config = next((c for c in app.sources if c.name == r.source), None)
+            try:
+                v = verify_snapshot(repo, snap, config, settings, app=app.name, clock=self.clock)
+            except CadangError as exc:  # e.g. the records cannot be stored
+                r.verified, r.verification = "failed", exc.message
+                r.verify_errors = [exc.message]
+                continue
+            r.verified, r.verification = v.status, v.summary()
+            r.verify_errors = [e for rec in v.records if not rec.passed for e in rec.errors]
 
     # --- retention ------------------------------------------------------------------------
     def _retention(self, results: list[SourceResult]) -> list[RetentionResult]:

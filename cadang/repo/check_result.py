@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # The kinds of damage a check names, each with the ids (hex, or file names) it found damaged.
-DAMAGE_KINDS = ("config", "keys", "index", "snapshots", "packs", "trees", "blobs")
+DAMAGE_KINDS = (
+    "config", "keys", "index", "snapshots", "packs", "trees", "blobs", "verifications",
+)  # fmt: skip
 
 # What a check counts, each reported even when zero.
 CHECKED = (
@@ -23,6 +25,7 @@ CHECKED = (
     "blob_refs",
     "packs_read",
     "bytes_read",
+    "verifications",
 )
 
 
@@ -36,7 +39,7 @@ class CheckResult:
     # directory whose listing is lost (with everything below it); '/' is the whole snapshot.
     affected: dict[str, list[str]] = field(default_factory=dict)
     # What was looked at: keys, index_files, snapshots, packs, trees, blob_refs,
-    # packs_read, bytes_read.
+    # packs_read, bytes_read, verifications.
     checked: dict[str, int] = field(default_factory=dict)
 
     @property

@@ -8,7 +8,8 @@ be read. The steps, in order:
 1. the config (its checksum, and that its bytes are exactly what Cadang writes);
 2. every key file (name = SHA-256 of its bytes, valid JSON);
 3. every index file, one by one, so one damaged file does not hide the others;
-4. every snapshot file;
+4. every snapshot file, then every verification record (a damaged one is an error, one of a
+   snapshot that is gone a warning);
 5. every pack the index names: present, of the size the index implies, with a header that
    matches the index; packs no index names are read for their header only;
 6. with ``read_data`` (or a subset), every selected pack is read whole: its SHA-256 must be its
@@ -45,6 +46,7 @@ from cadang.repo.locks import read_locks
 from cadang.repo.pack import PackedBlob
 from cadang.repo.repository import Repository
 from cadang.repo.snapshot import Snapshot, load_snapshot
+from cadang.repo.verification import load_verification
 
 __all__ = [
     "DAMAGE_KINDS",
@@ -137,6 +139,7 @@ class Checker:
         self._check_keys()
         self._load_index()
         self._load_snapshots()
+        self._check_verifications()
         packs = PackAuditor(self.repo, self.findings, self._pack_rows, self.progress, self.workers)
         packs.check_structure()
         packs.read_contents(read_data, subset, self.rng)
@@ -233,6 +236,28 @@ class Checker:
                 self._damaged["snapshots"].add(name)
                 self.findings.error(_named(_("snapshot file {id} is damaged: {reason}"), name, exc))
         self._snapshots.sort(key=lambda s: (s.time, s.id))
+
+    # --- 4b. verification records -------------------------------------------------------
+    def _check_verifications(self) -> None:
+        """Every record opens and parses; one of a snapshot that is gone is a warning."""
+        snapshots = {s.id for s in self._snapshots} | self._damaged["snapshots"]
+        for name in self.repo.list_files(FileType.VERIFICATION):
+            self.findings.count("verifications")
+            try:
+                record = load_verification(self.repo, name)
+            except CadangError as exc:
+                self._damaged["verifications"].add(name)
+                self.findings.error(
+                    _named(_("verification record {id} is damaged: {reason}"), name, exc)
+                )
+                continue
+            if record.snapshot not in snapshots:
+                self.findings.warn(
+                    _(
+                        "verification record {id} is of snapshot {snapshot}, which is gone "
+                        "('cadang prune' removes the record)"
+                    ).format(id=name, snapshot=record.snapshot[:8])
+                )
 
     # --- 10. locks ---------------------------------------------------------------------------
     def _check_locks(self) -> None:

@@ -22,6 +22,10 @@ tree without some of its data), so each data blob is looked up on its own.
 Writes keep the repository order per snapshot: blobs, flush (packs, then their index), and
 only then the snapshot, so a crash leaves unreferenced packs (``prune`` removes them), never a
 snapshot that points to nothing. The caller holds shared locks on both repositories.
+
+A snapshot's verification records (:mod:`cadang.repo.verification`) follow it, re-pointed
+to the copy, after the copy's snapshot file is written; a skipped snapshot gets the records
+made since it was copied.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from cadang.repo.pack import BlobType
 from cadang.repo.repository import Repository
 from cadang.repo.snapshot import Snapshot, find_snapshot, load_all, save_snapshot
 from cadang.repo.tree import NodeType, decode_tree, encode_tree
+from cadang.repo.verification import copy_verifications
 
 
 class CopyProgress(Protocol):
@@ -61,6 +66,7 @@ class CopyResult:
     skipped: bool
     blobs_added: int = 0
     bytes_added: int = 0  # stored (compressed, sealed) bytes
+    verifications: int = 0  # verification records copied along
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -71,6 +77,7 @@ class CopyResult:
             "label": self.source.label,
             "blobs_added": self.blobs_added,
             "bytes_added": self.bytes_added,
+            "verifications": self.verifications,
         }
 
 
@@ -132,7 +139,9 @@ class Copier:
     def _copy_one(self, pool: ThreadPoolExecutor, snap: Snapshot) -> CopyResult:
         existing = self.existing_copy(snap)
         if existing is not None:
-            return CopyResult(snap, existing, skipped=True)
+            # Tests made since the earlier copy follow it.
+            verified = copy_verifications(self.src, self.dst, snap.id, existing)
+            return CopyResult(snap, existing, skipped=True, verifications=verified)
         blobs_before, bytes_before = self.dst.blobs_added, self.dst.bytes_added
         tree = self._copy_tree(pool, snap.tree, b"")
         self.dst.flush()
@@ -151,12 +160,15 @@ class Copier:
         )
         save_snapshot(self.dst, copy)
         self._copies[origin(snap)] = copy.id
+        # After the snapshot, so a record never names a snapshot that is not there yet.
+        verified = copy_verifications(self.src, self.dst, snap.id, copy.id)
         return CopyResult(
             snap,
             copy.id,
             skipped=False,
             blobs_added=self.dst.blobs_added - blobs_before,
             bytes_added=self.dst.bytes_added - bytes_before,
+            verifications=verified,
         )
 
     def _mapped(self, blob_id: bytes) -> bytes | None:

@@ -36,6 +36,7 @@ from cadang.repo.pack import BlobType, PackedBlob, PackWriter
 from cadang.repo.repository import Repository
 from cadang.repo.snapshot import Snapshot, load_snapshot
 from cadang.repo.tree import NodeType
+from cadang.repo.verification import remove_verifications
 from cadang.repo.walker import load_tree
 
 DEFAULT_MAX_UNUSED = 5.0
@@ -69,6 +70,7 @@ class PrunePlan:
     keep_entries: dict[str, list[PackedBlob]] = field(default_factory=dict)
     to_copy: dict[str, list[PackedBlob]] = field(default_factory=dict)
     unindexed_bytes: int = 0
+    snapshot_ids: set[str] = field(default_factory=set)  # the snapshots that stay
 
     @property
     def has_work(self) -> bool:
@@ -210,6 +212,7 @@ def plan_prune(
     phase("snapshots")
     snapshots = [s for s in load_snapshots_strict(repo) if s.id not in ignore_snapshots]
     plan.snapshots = len(snapshots)
+    plan.snapshot_ids = {s.id for s in snapshots}
     phase("index")
     plan.index_files, indexed = _load_index(repo)
     on_disk = dict(repo.backend.list(FileType.PACK))
@@ -420,17 +423,26 @@ def prune(
     plan = plan_prune(repo, max_unused, phase, ignore_snapshots)
     if dry_run:
         return _result(plan, True, 0, 0, 0)
-    return execute_prune(repo, plan, phase)
+    result = execute_prune(repo, plan, phase)
+    # Verification records of snapshots that are gone (a forget that crashed half-way).
+    remove_verifications(repo, plan.snapshot_ids, keep_only=True)
+    return result
 
 
 # --- forgetting snapshots -----------------------------------------------------------------
 
 
 def remove_snapshots(repo: Repository, snapshots: Iterable[Snapshot]) -> int:
-    """Delete snapshot files (their data goes at the next prune); return how many went."""
+    """Delete snapshot files (their data goes at the next prune), then their verification
+    records (a crash in between leaves records of a gone snapshot: prune removes those);
+    return how many snapshots went."""
     n = 0
+    gone: list[str] = []
     for snap in snapshots:
         with contextlib.suppress(ObjectNotFoundError):
             repo.backend.remove(FileType.SNAPSHOT, snap.id)
             n += 1
+        gone.append(snap.id)
+    if gone:
+        remove_verifications(repo, gone)
     return n

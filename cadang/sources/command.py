@@ -7,13 +7,18 @@ Restore: ``restore`` runs with the stream on its stdin. It is told the target by
 ``{into}`` in its arguments (replaced by the new name; an error if a new name is needed but
 none was given) and by the environment: ``CADANG_RESTORE_MODE`` is ``new`` or
 ``in-place``, ``CADANG_RESTORE_INTO`` the new name (empty in place).
+
+Drop (optional): ``drop`` removes a copy restored under a new name (``{into}`` expands, same
+environment). With ``{into}`` in ``restore`` and a ``drop``, a restore test restores each
+backup under a throw-away name and drops it again; without them no restore test runs, since
+a restore command that ignores the new name could overwrite the original.
 """
 
 from __future__ import annotations
 
 from typing import BinaryIO
 
-from cadang.errors import UsageError
+from cadang.errors import CommandFailedError, UsageError
 from cadang.i18n import _
 from cadang.sources.base import (
     BackupSpec,
@@ -25,7 +30,7 @@ from cadang.sources.base import (
 )
 from cadang.sources.common import which
 from cadang.sources.config import CommandSource
-from cadang.sources.process import FeedingCommand, StreamingCommand, shown_command
+from cadang.sources.process import FeedingCommand, StreamingCommand, run_command, shown_command
 
 
 def stream_name(config: CommandSource) -> str:
@@ -95,6 +100,19 @@ class CommandSourceImpl:
             return cmd.start()
 
         return BackupSpec(streams=[Stream(stream_name(self.config), start, cmd.finish, cmd.close)])
+
+    def drop(self, name: str) -> None:
+        """Remove the copy a restore made under the new name ``name`` (the ``drop``
+        command, with ``{into}`` expanded); a restore test's throw-away copy."""
+        if not self.config.drop:
+            raise UsageError(
+                _("source {name} has no drop command").format(name=self.config.name),
+                hint=_("add drop: to the source in the plan"),
+            )
+        argv = [a.replace("{into}", name) for a in self.config.drop]
+        result = run_command(argv, env=restore_env(RestoreTarget(into=name)))
+        if not result.ok:
+            raise CommandFailedError(result.message)
 
     def restore(self, reader: StreamReader, target: RestoreTarget) -> RestoreOutcome:
         argv = restore_argv(self.config, target)

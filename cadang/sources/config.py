@@ -41,6 +41,10 @@ class PostgresSource(Secret):
     user: str = "postgres"
     databases: list[str] | Literal["all"] = "all"
     globals: bool = Field(True, description="Also dump roles and tablespaces (pg_dumpall -g).")
+    amcheck: bool = Field(
+        False,
+        description="Before each backup, check every B-tree index with the amcheck extension.",
+    )
 
 
 class MariaDBSource(Secret):
@@ -83,6 +87,11 @@ class CommandSource(Strict):
     name: Name
     backup: list[str] = Field(min_length=1, description="Its stdout is the backup.")
     restore: list[str] | None = Field(None, description="Takes the backup on stdin.")
+    drop: list[str] | None = Field(
+        None,
+        description="Removes a copy that restore made under a new name ({into} expands); "
+        "with it and {into} in restore, a restore test can run after each backup.",
+    )
     filename: str | None = Field(None, description="Name of the file in the snapshot.")
 
 

@@ -272,6 +272,13 @@ class MariaDBSourceImpl:
     def _run(self, statements: Sequence[str]) -> None:
         self.query(";\n".join(statements) + ";")
 
+    def existing_databases(self) -> set[str]:
+        return set(self.query("SHOW DATABASES"))
+
+    def drop(self, name: str) -> None:
+        """Drop database ``name`` if it exists (the throw-away copy of a restore test)."""
+        self._run([f"DROP DATABASE IF EXISTS {quote_my_ident(name)}"])
+
     def restore(self, reader: StreamReader, target: RestoreTarget) -> RestoreOutcome:
         originals = [n[: -len(SUFFIX)] for n in reader.names() if n.endswith(SUFFIX)]
         if not originals:

@@ -345,6 +345,22 @@ class PostgresSQLSource:
     def existing_databases(self) -> set[str]:
         return set(self._query(MAINTENANCE_DB, "SELECT datname FROM pg_database"))
 
+    def count_rows(self, database: str) -> dict[str, object]:
+        """Exact row counts per table of ``database`` (a restore test's copy), in the
+        shape of a dump's facts."""
+        lines = self._query(database, COUNT_ROWS_SQL)
+        try:
+            rows = {str(k): int(v) for k, v in json.loads(lines[0]).items()} if lines else {}
+        except (ValueError, AttributeError):
+            raise RestoreError(
+                _("cannot read the row counts of {name}").format(name=database)
+            ) from None
+        return {"tables": len(rows), "rows": rows, "rows_exact": True}
+
+    def drop(self, name: str) -> None:
+        """Drop database ``name`` if it exists (the throw-away copy of a restore test)."""
+        self._query(MAINTENANCE_DB, f"DROP DATABASE IF EXISTS {quote_pg_ident(name)}")
+
     def restore(self, reader: StreamReader, target: RestoreTarget) -> RestoreOutcome:
         names = reader.names()
         originals = [n[: -len(SUFFIX)] for n in names if n.endswith(SUFFIX)]

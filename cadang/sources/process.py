@@ -410,6 +410,7 @@ class CommandResult:
     stdout: str
     stderr_tail: str
     timeout: float | None = None
+    raw_stdout: bytes = b""  # stdout as the command wrote it (file names need not be UTF-8)
 
     @property
     def ok(self) -> bool:
@@ -468,7 +469,9 @@ def run_command(
         return CommandResult(shown, None, "", "", timeout)
     lines = [ln.strip() for ln in done.stderr.decode("utf-8", "replace").splitlines()]
     tail = "\n".join([ln for ln in lines if ln][-TAIL_LINES:])[-_TAIL_CHARS:]
-    return CommandResult(shown, done.returncode, done.stdout.decode("utf-8", "replace"), tail)
+    return CommandResult(
+        shown, done.returncode, done.stdout.decode("utf-8", "replace"), tail, raw_stdout=done.stdout
+    )
 
 
 def run(

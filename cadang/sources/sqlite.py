@@ -213,6 +213,12 @@ class SQLiteSourceImpl:
 
         return BackupSpec(streams=[Stream(self.stream_name(), start, facts=facts)])
 
+    def drop(self, path: str) -> None:
+        """Delete a restored copy (a restore test's) with its journal files, if present."""
+        for extra in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path + extra)
+
     def restore(self, reader: StreamReader, target: RestoreTarget) -> RestoreOutcome:
         dest = restore_path(self.path, target)
         names = reader.names()
