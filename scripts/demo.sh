@@ -90,11 +90,19 @@ repositories:
     password_file: passphrase
 naming:
   template: "{org}-{app}-{source}-{time:%Y%m%d-%H%M}"
+escalation:                      # named when a check fails (SOP 000: the Kasi and the Kabid)
+  - {name: Made Wirawan, role: Kasi}
+  - {name: Ketut Sudarma, role: Kabid}
+antivirus:
+  database: clamav-db            # the demo's own signatures (no internet here); omit in production
+state_dir: state                 # records of checks and runs (default /var/lib/cadang)
 applications:
   - name: siak
     owner: Bidang PIAK
     priority: daily
     classification: confidential
+    antivirus:
+      on_infection: quarantine-and-continue   # leave infected files out, list them, back up the rest
     sources:
       - type: files
         name: code
@@ -106,11 +114,39 @@ YAML
 cat "$DEMO/cadang.yaml"
 unset CADANG_REPOSITORY CADANG_PASSWORD_FILE  # from here on the plan names the repository
 
+# A deliberately "infected" file: the EICAR test string, harmless, detected by every antivirus.
+# There is no internet for signature updates here, so the demo writes a one-line signature
+# database that detects it (production uses ClamAV's own, kept fresh by freshclam).
+python - "$DEMO" <<'PY'
+import hashlib
+import pathlib
+import sys
+
+demo = pathlib.Path(sys.argv[1])
+eicar = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+(demo / "data/src/app00/lampiran-surat.txt").write_bytes(eicar)
+(demo / "clamav-db").mkdir(exist_ok=True)
+sig = f"{hashlib.md5(eicar).hexdigest()}:{len(eicar)}:Demo-EICAR-Test-File\n"
+(demo / "clamav-db/demo.hdb").write_text(sig)
+PY
+if command -v clamscan >/dev/null; then
+  echo "ClamAV is installed: the antivirus check will find demo/data/src/app00/lampiran-surat.txt"
+else
+  echo "NOTE: ClamAV is not installed (apt-get install clamav): the antivirus check is SKIPPED"
+  echo "      and says so in the checklist; the rest of the demo runs the same."
+fi
+
 step "cadang -c demo/cadang.yaml plan check"
 cadang -c demo/cadang.yaml plan check
 
-step "cadang -c demo/cadang.yaml run (one snapshot per source, the per-application report)"
-cadang -c demo/cadang.yaml run
+step "cadang -c demo/cadang.yaml check-before (the pre-backup checklist of SOP 000)"
+cadang -c demo/cadang.yaml check-before || echo "(exit $?: a check needs attention; the Kasi and Kabid are named above)"
+
+step "cadang -c demo/cadang.yaml run (checks, one snapshot per source, verification, the report)"
+cadang -c demo/cadang.yaml run || echo "(exit $?: see the report above)"
+
+step "cadang -c demo/cadang.yaml status (last backup, last verified restore, overdue?)"
+cadang -c demo/cadang.yaml status || echo "(exit $?: something needs attention)"
 
 step "cadang -c demo/cadang.yaml history"
 cadang -c demo/cadang.yaml history
