@@ -135,13 +135,25 @@ class DatabaseCheck:
         missing = [t for t in source.required_tools() if shutil.which(t.command) is None]
         if missing:
             packages = sorted({t.package for t in missing})
+            commands = ", ".join(t.command for t in missing)
+            # A Debian package name has no spaces; anything else (the Oracle client) is a
+            # product to install by its own means, and apt-get would not find it.
+            if all(" " not in p for p in packages):
+                return Finding(
+                    Result.FAILED,
+                    _("{commands} not found: install the Debian package {packages}").format(
+                        commands=commands, packages=", ".join(packages)
+                    ),
+                    details,
+                    _("apt-get install {packages}").format(packages=" ".join(packages)),
+                )
             return Finding(
                 Result.FAILED,
-                _("{commands} not found: install the Debian package {packages}").format(
-                    commands=", ".join(t.command for t in missing), packages=", ".join(packages)
+                _("{commands} not found: install {packages}").format(
+                    commands=commands, packages=", ".join(packages)
                 ),
                 details,
-                _("apt-get install {packages}").format(packages=" ".join(packages)),
+                _("or give the full path of the program in the plan's command settings"),
             )
         try:
             answer = source.probe()

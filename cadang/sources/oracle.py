@@ -271,7 +271,8 @@ class OracleSourceImpl:
         return list(dict.fromkeys(commands))
 
     def required_tools(self) -> list[RequiredTool]:
-        return [RequiredTool(c, PACKAGE) for c in self._tools()]
+        # PACKAGE, translated where it is shown: it names no Debian package.
+        return [RequiredTool(c, _("Oracle Instant Client (not in Debian)")) for c in self._tools()]
 
     def probe(self) -> str:
         missing = [c for c in self._tools() if which(c) is None]
