@@ -65,7 +65,10 @@ class LazyGroup(click.Group):
     "--config",
     envvar="CADANG_CONFIG",
     metavar="FILE",
-    help=_("The plan file (env CADANG_CONFIG), for plan, run, history and restore."),
+    help=_(
+        "The plan file (env CADANG_CONFIG), for plan, check-before, run, verify, status, "
+        "history and restore."
+    ),
 )
 @click.pass_context
 def cli(ctx: click.Context, config: str | None) -> None:

@@ -432,7 +432,12 @@ class ApplicationRestore:
         if self.in_place:
             result.details.append(_("files created after the snapshot were left where they are"))
         if summary.errors:
-            raise RestoreError(_("{n} path(s) could not be restored").format(n=len(summary.errors)))
+            raise RestoreError(
+                _(
+                    "{n} path(s) could not be restored; the other files were restored, so the "
+                    "folder in place is partly restored"
+                ).format(n=len(summary.errors))
+            )
         result.ok = True
 
     # --- words for the state ----------------------------------------------------------------
@@ -441,9 +446,11 @@ class ApplicationRestore:
             return _("{source}: restored in place from snapshot {id} ({time}).").format(
                 source=r.source, id=r.snapshot_id[:8], time=r.time
             )
+        # The reason says what state the data is in (each source words it: PostgreSQL rolls
+        # back, MariaDB and files may be partly restored), so it is not guessed here.
         return _(
-            "{source}: the restore failed: {reason}. The data in place may be partly "
-            "restored; snapshot {id} is intact: run the restore again."
+            "{source}: the restore failed: {reason}. Snapshot {id} is intact: fix the cause "
+            "and run the restore again."
         ).format(source=r.source, reason=r.error, id=r.snapshot_id[:8])
 
     def _state_beside(self, report: RestoreReport) -> str:
