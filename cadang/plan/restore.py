@@ -138,6 +138,7 @@ class SourceRestore:
     details: list[str] = field(default_factory=list)
     ok: bool = False
     error: str = ""
+    state_known: bool = False  # the error itself says what state the data is in
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -387,6 +388,11 @@ class ApplicationRestore:
                 self._restore_files(repo, config, snap, result)
             else:
                 self._restore_streams(repo, config, snap, result)
+        except RestoreError as exc:
+            # The sources' restore errors say what state the data is in.
+            result.ok = False
+            result.error = exc.message
+            result.state_known = True
         except CadangError as exc:
             result.ok = False
             result.error = exc.message
@@ -446,11 +452,14 @@ class ApplicationRestore:
             return _("{source}: restored in place from snapshot {id} ({time}).").format(
                 source=r.source, id=r.snapshot_id[:8], time=r.time
             )
-        # The reason says what state the data is in (each source words it: PostgreSQL rolls
-        # back, MariaDB and files may be partly restored), so it is not guessed here.
+        if r.state_known:  # e.g. PostgreSQL rolled back; MariaDB was emptied and partly loaded
+            return _(
+                "{source}: the restore failed: {reason}. Snapshot {id} is intact: fix the cause "
+                "and run the restore again."
+            ).format(source=r.source, reason=r.error, id=r.snapshot_id[:8])
         return _(
-            "{source}: the restore failed: {reason}. Snapshot {id} is intact: fix the cause "
-            "and run the restore again."
+            "{source}: the restore failed: {reason}. The data in place may be partly "
+            "restored; snapshot {id} is intact: run the restore again."
         ).format(source=r.source, reason=r.error, id=r.snapshot_id[:8])
 
     def _state_beside(self, report: RestoreReport) -> str:
