@@ -3,8 +3,11 @@
 Builds (once) a PostgreSQL database of about --size-mib with ``pgbench -i`` and a MariaDB
 database of similar size, then for each measures, in the same run and alternating order:
 
-- cadang:        ``cadang -c plan.yaml run --app pg`` (the source streams ``pg_dump -Fc -Z0``
-                 straight into the repository; no dump file anywhere)
+- cadang:        ``cadang -c plan.yaml run --app pg`` (pre-backup checks, then the source
+                 streams ``pg_dump -Fc -Z0`` straight into the repository; no dump file
+                 anywhere; verification after the run switched off, as restic has none)
+- cadang+verify: the same with the default verification: the snapshot read back and the
+                 dump restored into a throw-away database whose row counts are compared
 - file+restic:   ``pg_dump -Fc > file`` then ``restic backup file`` (the SOP way, with a file)
 - pipe+restic:   ``pg_dump -Fc | restic backup --stdin``
 - pipe+restic Z0: ``pg_dump -Fc -Z0 | restic backup --stdin`` (same dump as cadang's)
@@ -95,10 +98,12 @@ def ensure_mariadb(size_mib: int) -> None:
     subprocess.run(["mariadb", *MY, "-e", sql], check=True)
 
 
-def plan_file(work: Path) -> Path:
+def plan_file(work: Path, verify: bool = False) -> Path:
     (work / "pass").write_text("bench-passphrase\n")
     plan = f"""
 organization: {{name: Benchmark, code: bench}}
+state_dir: {work / "state"}
+verify: {{after_run: {"true" if verify else "false"}}}
 repositories:
   main: {{path: {work / "repo-cadang"}, password_file: {work / "pass"}}}
 applications:
@@ -114,7 +119,7 @@ applications:
     sources:
       - {{name: db, type: mariadb, host: 127.0.0.1, port: 3306, user: root, databases: [{DB}]}}
 """
-    path = work / "plan.yaml"
+    path = work / ("plan-verify.yaml" if verify else "plan.yaml")
     path.write_text(plan)
     return path
 
@@ -144,6 +149,7 @@ def main() -> None:
     env["RESTIC_CACHE_DIR"] = str(work / "restic-cache")
     env.pop("CADANG_KDF_MEMORY_KIB", None)
     plan = plan_file(work)
+    plan_verify = plan_file(work, verify=True)
     cadang = f"{sys.executable} -m cadang"
     dump = work / "dump.file"
     pg = " ".join(PG)
@@ -151,6 +157,8 @@ def main() -> None:
     variants = {
         "pg": {
             "cadang": f"{cadang} -c {plan} run --app pg",
+            # The same, then a read-back and a restore test into a throw-away database.
+            "cadang+verify": f"{cadang} -c {plan_verify} run --app pg",
             "file+restic": f"pg_dump {pg} -Fc {DB} > {dump} && restic -q -r {work}/repo-restic "
             f"backup {dump} && rm {dump}",
             "pipe+restic": f"pg_dump {pg} -Fc {DB} | restic -q -r {work}/repo-restic backup "
@@ -160,6 +168,7 @@ def main() -> None:
         },
         "mariadb": {
             "cadang": f"{cadang} -c {plan} run --app my",
+            "cadang+verify": f"{cadang} -c {plan_verify} run --app my",
             "file+restic": f"mariadb-dump {my} --single-transaction {DB} > {dump} && restic -q "
             f"-r {work}/repo-restic backup {dump} && rm {dump}",
             "pipe+restic": f"mariadb-dump {my} --single-transaction {DB} | restic -q -r "
