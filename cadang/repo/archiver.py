@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol, overload
+from typing import BinaryIO, overload
 
 from cadang.errors import UsageError
 from cadang.i18n import _
@@ -29,6 +29,7 @@ from cadang.repo.chunker import Chunker
 from cadang.repo.excludes import ExcludeFilter
 from cadang.repo.metadata import node_from_stat
 from cadang.repo.pack import BlobType
+from cadang.repo.progress import NoProgress, Progress
 from cadang.repo.repository import Repository
 from cadang.repo.snapshot import Snapshot, find_parent, load_all, save_snapshot
 from cadang.repo.streams import Stream
@@ -59,30 +60,7 @@ def _nothing() -> None:
     pass
 
 
-class BackupProgress(Protocol):
-    """What the archiver reports; the command line draws it, tests may record it."""
-
-    def set_totals(self, files: int, size: int) -> None: ...
-
-    def file_done(self, path: str, size: int) -> None: ...
-
-    def bytes_done(self, size: int) -> None: ...
-
-    def error(self, path: str, message: str) -> None: ...
-
-
-class _NoProgress:
-    def set_totals(self, files: int, size: int) -> None:
-        pass
-
-    def file_done(self, path: str, size: int) -> None:
-        pass
-
-    def bytes_done(self, size: int) -> None:
-        pass
-
-    def error(self, path: str, message: str) -> None:
-        pass
+BackupProgress = Progress  # kept for callers that name it
 
 
 @dataclass
@@ -159,7 +137,7 @@ class Archiver:
         max_in_flight: int = 64,
     ) -> None:
         self.repo = repo
-        self.progress: BackupProgress = progress or _NoProgress()
+        self.progress: BackupProgress = progress or NoProgress()
         self.workers = workers
         self.chunker = Chunker(repo.config.chunker, repo.master.chunker_seed)
         self._slots = threading.BoundedSemaphore(max_in_flight)
@@ -260,7 +238,7 @@ class Archiver:
         return snap, summary
 
     def _wants_totals(self) -> bool:
-        return not isinstance(self.progress, _NoProgress)
+        return not isinstance(self.progress, NoProgress)
 
     def _start_scanner(self, paths: list[str], one_fs: bool) -> None:
         """Count files and bytes in the background, so progress can show an ETA."""

@@ -21,7 +21,7 @@ import struct
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import msgpack
 
@@ -32,6 +32,7 @@ from cadang.repo.check_result import Findings
 from cadang.repo.check_subset import ReadSubset
 from cadang.repo.crypto import OVERHEAD, storage_id
 from cadang.repo.pack import BlobType, PackedBlob, header_length, parse_header
+from cadang.repo.progress import Progress
 from cadang.repo.repository import Repository
 
 _T = TypeVar("_T")
@@ -40,25 +41,7 @@ _R = TypeVar("_R")
 _TRAILER_SIZE = 4
 
 
-class CheckProgress(Protocol):
-    """Progress of reading packs; the command line draws it."""
-
-    def set_totals(self, files: int, size: int) -> None: ...
-
-    def file_done(self, path: str, size: int) -> None: ...
-
-    def bytes_done(self, size: int) -> None: ...
-
-
-class NoProgress:
-    def set_totals(self, files: int, size: int) -> None:
-        pass
-
-    def file_done(self, path: str, size: int) -> None:
-        pass
-
-    def bytes_done(self, size: int) -> None:
-        pass
+CheckProgress = Progress  # kept for callers that name it
 
 
 def parallel_map(fn: Callable[[_T], _R], items: Iterable[_T], workers: int) -> list[_R]:

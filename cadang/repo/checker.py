@@ -36,7 +36,7 @@ from cadang.backends import Backend, FileType
 from cadang.errors import CadangError, IntegrityError, UnsupportedFormatError
 from cadang.i18n import _
 from cadang.repo import keys
-from cadang.repo.check_packs import CheckProgress, NoProgress, PackAuditor, pack_rows, parallel_map
+from cadang.repo.check_packs import CheckProgress, PackAuditor, pack_rows, parallel_map
 from cadang.repo.check_result import DAMAGE_KINDS, CheckResult, Findings
 from cadang.repo.check_subset import ReadSubset, parse_subset
 from cadang.repo.check_trees import TreeAuditor
@@ -44,6 +44,7 @@ from cadang.repo.config import RepoConfig
 from cadang.repo.index import Index
 from cadang.repo.locks import read_locks
 from cadang.repo.pack import PackedBlob
+from cadang.repo.progress import NoProgress
 from cadang.repo.repository import Repository
 from cadang.repo.snapshot import Snapshot, load_snapshot
 from cadang.repo.verification import load_verification

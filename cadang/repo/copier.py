@@ -34,29 +34,17 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
 
 from cadang.errors import UsageError
 from cadang.i18n import _
 from cadang.repo.pack import BlobType
+from cadang.repo.progress import NoProgress, Progress
 from cadang.repo.repository import Repository
 from cadang.repo.snapshot import Snapshot, find_snapshot, load_all, save_snapshot
 from cadang.repo.tree import NodeType, decode_tree, encode_tree
 from cadang.repo.verification import copy_verifications
 
-
-class CopyProgress(Protocol):
-    def file_done(self, path: str, size: int) -> None: ...
-
-    def bytes_done(self, size: int) -> None: ...
-
-
-class _NoProgress:
-    def file_done(self, path: str, size: int) -> None:
-        pass
-
-    def bytes_done(self, size: int) -> None:
-        pass
+CopyProgress = Progress  # kept for callers that name it
 
 
 @dataclass
@@ -111,7 +99,7 @@ class Copier:
             )
         self.src = src
         self.dst = dst
-        self.progress: CopyProgress = progress or _NoProgress()
+        self.progress: CopyProgress = progress or NoProgress()
         self.workers = workers
         # Same id key: a blob's id is the same in both repositories.
         self.shared_ids = src.master.id_key == dst.master.id_key

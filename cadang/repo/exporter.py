@@ -25,10 +25,11 @@ from collections.abc import Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO
 
 from cadang.errors import IntegrityError, PathNotFoundError, UsageError
 from cadang.i18n import _
+from cadang.repo.progress import NoProgress, Progress
 from cadang.repo.repository import Repository
 from cadang.repo.snapshot import Snapshot
 from cadang.repo.tree import Node, NodeType
@@ -45,18 +46,7 @@ def _shown(path: bytes) -> str:
     return path.decode("utf-8", "backslashreplace")
 
 
-class ExportProgress(Protocol):
-    def file_done(self, path: str, size: int) -> None: ...
-
-    def bytes_done(self, size: int) -> None: ...
-
-
-class _NoProgress:
-    def file_done(self, path: str, size: int) -> None:
-        pass
-
-    def bytes_done(self, size: int) -> None:
-        pass
+ExportProgress = Progress  # kept for callers that name it
 
 
 @dataclass
@@ -252,7 +242,7 @@ class TarWriter:
         workers: int = 2,
     ) -> None:
         self.repo = repo
-        self.progress: ExportProgress = progress or _NoProgress()
+        self.progress: ExportProgress = progress or NoProgress()
         self.summary = ExportSummary()
         self._links: dict[tuple[int, int], str] = {}
         self._sink = _Sink(out)

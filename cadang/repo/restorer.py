@@ -18,11 +18,11 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from cadang.errors import CadangError, PathNotFoundError, RestoreError
 from cadang.i18n import _
 from cadang.repo.metadata import apply_metadata
+from cadang.repo.progress import NoProgress, Progress
 from cadang.repo.repository import Repository
 from cadang.repo.snapshot import Snapshot
 from cadang.repo.tree import Node, NodeType
@@ -34,28 +34,7 @@ _BATCH_BYTES = 4 * 1024 * 1024
 _READ_AHEAD = 2  # blobs of one large file read ahead of the one being written
 
 
-class RestoreProgress(Protocol):
-    def set_totals(self, files: int, size: int) -> None: ...
-
-    def file_done(self, path: str, size: int) -> None: ...
-
-    def bytes_done(self, size: int) -> None: ...
-
-    def error(self, path: str, message: str) -> None: ...
-
-
-class _NoProgress:
-    def set_totals(self, files: int, size: int) -> None:
-        pass
-
-    def file_done(self, path: str, size: int) -> None:
-        pass
-
-    def bytes_done(self, size: int) -> None:
-        pass
-
-    def error(self, path: str, message: str) -> None:
-        pass
+RestoreProgress = Progress  # kept for callers that name it
 
 
 @dataclass
@@ -98,7 +77,7 @@ class Restorer:
         max_in_flight: int = 64,
     ) -> None:
         self.repo = repo
-        self.progress: RestoreProgress = progress or _NoProgress()
+        self.progress: RestoreProgress = progress or NoProgress()
         self.workers = workers
         self._slots = threading.BoundedSemaphore(max_in_flight)
         self._lock = threading.Lock()
@@ -129,7 +108,7 @@ class Restorer:
             raise RestoreError(
                 _("cannot create target {path}: {reason}").format(path=target, reason=exc.strerror)
             ) from exc
-        if not isinstance(self.progress, _NoProgress):
+        if not isinstance(self.progress, NoProgress):
             self._count_totals(snapshot.tree, include)
         with (
             ThreadPoolExecutor(self.workers, thread_name_prefix="restore") as pool,
