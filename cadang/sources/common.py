@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from cadang.errors import CadangError, SourceError, UsageError
 from cadang.i18n import _
@@ -141,3 +141,34 @@ class CountInBackground:
     def result(self) -> dict[str, object]:
         self._thread.join()
         return self._result
+
+
+def database_restore_names(
+    stream_names: list[str],
+    suffix: str,
+    kind: str,
+    target: RestoreTarget,
+    existing: Collection[str],
+) -> dict[str, str]:
+    """original database -> name to restore into, for the dumps (``*suffix``) of a snapshot.
+
+    Refuses, before anything is written, a snapshot without such dumps and a new name that
+    is invalid or already taken (a restore beside the original never overwrites).
+    """
+    originals = [n[: -len(suffix)] for n in stream_names if n.endswith(suffix)]
+    if not originals:
+        raise UsageError(
+            _("this snapshot holds no {kind} dump (*{suffix})").format(kind=kind, suffix=suffix)
+        )
+    mapping = restore_names(originals, target)
+    if not target.in_place:
+        check_new_names(mapping)
+        taken = sorted(n for n in mapping.values() if n in existing)
+        if taken:
+            raise UsageError(
+                _("database {name} already exists; nothing was restored").format(
+                    name=", ".join(taken)
+                ),
+                hint=_("choose another name, or drop that database first"),
+            )
+    return mapping

@@ -56,11 +56,10 @@ from cadang.sources.base import (
 )
 from cadang.sources.common import (
     CountInBackground,
-    check_new_names,
+    database_restore_names,
     quote_my_ident,
     quote_my_literal,
     read_secret,
-    restore_names,
     stream_base,
     which,
 )
@@ -280,22 +279,8 @@ class MariaDBSourceImpl:
         self._run([f"DROP DATABASE IF EXISTS {quote_my_ident(name)}"])
 
     def restore(self, reader: StreamReader, target: RestoreTarget) -> RestoreOutcome:
-        originals = [n[: -len(SUFFIX)] for n in reader.names() if n.endswith(SUFFIX)]
-        if not originals:
-            raise UsageError(_("this snapshot holds no MariaDB/MySQL dump (*.sql)"))
-        mapping = restore_names(originals, target)
-        if not target.in_place:
-            check_new_names(mapping)
         charsets = self._charsets()
-        if not target.in_place:
-            taken = sorted(n for n in mapping.values() if n in charsets)
-            if taken:
-                raise UsageError(
-                    _("database {name} already exists; nothing was restored").format(
-                        name=", ".join(taken)
-                    ),
-                    hint=_("choose another name, or drop that database first"),
-                )
+        mapping = database_restore_names(reader.names(), SUFFIX, "MariaDB/MySQL", target, charsets)
         outcome = RestoreOutcome()
         for original, new in mapping.items():
             charset, collation = charsets.get(original, ("", ""))

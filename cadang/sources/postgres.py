@@ -46,7 +46,7 @@ import json
 from collections.abc import Mapping
 from typing import BinaryIO
 
-from cadang.errors import CadangError, RestoreError, UsageError
+from cadang.errors import CadangError, RestoreError
 from cadang.i18n import _
 from cadang.sources.base import (
     BackupSpec,
@@ -58,10 +58,9 @@ from cadang.sources.base import (
 )
 from cadang.sources.common import (
     CountInBackground,
-    check_new_names,
+    database_restore_names,
     quote_pg_ident,
     read_secret,
-    restore_names,
     stream_base,
 )
 from cadang.sources.config import PostgresSource
@@ -363,22 +362,8 @@ class PostgresSQLSource:
 
     def restore(self, reader: StreamReader, target: RestoreTarget) -> RestoreOutcome:
         names = reader.names()
-        originals = [n[: -len(SUFFIX)] for n in names if n.endswith(SUFFIX)]
-        if not originals:
-            raise UsageError(_("this snapshot holds no PostgreSQL dump (*.pgdump)"))
-        mapping = restore_names(originals, target)
-        if not target.in_place:
-            check_new_names(mapping)
         existing = self.existing_databases()
-        if not target.in_place:
-            taken = sorted(n for n in mapping.values() if n in existing)
-            if taken:
-                raise UsageError(
-                    _("database {name} already exists; nothing was restored").format(
-                        name=", ".join(taken)
-                    ),
-                    hint=_("choose another name, or drop that database first"),
-                )
+        mapping = database_restore_names(names, SUFFIX, "PostgreSQL", target, existing)
         outcome = RestoreOutcome()
         for original, new in mapping.items():
             self._restore_one(reader, original, new, target.in_place, new not in existing, outcome)
