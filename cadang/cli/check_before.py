@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from cadang.checks.base import Checklist, CheckRecord, Result
-from cadang.cli.common import json_option, print_json, require_plan
+from cadang.cli.common import apps_option, json_option, print_json, require_plan
 from cadang.errors import CadangError
 from cadang.i18n import _
 from cadang.plan.model import Priority
@@ -127,13 +127,7 @@ def attention_line(contacts: list[dict[str, str]]) -> str:
         "Exit code 0: all passed (or warnings); 1: a check failed."
     ),
 )
-@click.option(
-    "--app",
-    "apps",
-    multiple=True,
-    metavar="NAME",
-    help=_("Only this application (repeatable)."),
-)
+@apps_option
 @click.option(
     "--priority",
     type=click.Choice([p.value for p in Priority]),

@@ -182,6 +182,17 @@ def print_json(obj: object) -> None:
     click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
 
 
+def apps_option(func: F) -> F:
+    """--app NAME (repeatable) for the plan commands that select applications."""
+    return click.option(
+        "--app",
+        "apps",
+        multiple=True,
+        metavar="NAME",
+        help=_("Only this application (repeatable)."),
+    )(func)
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))(func)
 

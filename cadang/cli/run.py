@@ -6,7 +6,7 @@ import click
 
 from cadang.checks.base import Checklist
 from cadang.cli.check_before import attention_line, print_checklist
-from cadang.cli.common import json_option, print_json, require_plan, show_bytes
+from cadang.cli.common import apps_option, json_option, print_json, require_plan, show_bytes
 from cadang.i18n import _
 from cadang.plan.model import Priority
 from cadang.plan.run import Runner, RunReport, SourceResult, Status
@@ -195,13 +195,7 @@ def _show_checklist(checklist: Checklist) -> None:
     default=None,
     help=_("Only the applications of this priority."),
 )
-@click.option(
-    "--app",
-    "apps",
-    multiple=True,
-    metavar="NAME",
-    help=_("Only this application (repeatable)."),
-)
+@apps_option
 @click.option(
     "--dry-run", "-n", is_flag=True, help=_("Show what would run; back up and change nothing.")
 )

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from cadang.cli.common import json_option, print_json, require_plan
+from cadang.cli.common import apps_option, json_option, print_json, require_plan
 from cadang.i18n import _
 from cadang.plan.status import AppStatus, SourceStatus, StatusReport, plan_status, show_age
 
@@ -99,13 +99,7 @@ def print_report(report: StatusReport) -> None:
         "monitoring)."
     ),
 )
-@click.option(
-    "--app",
-    "apps",
-    multiple=True,
-    metavar="NAME",
-    help=_("Only this application (repeatable)."),
-)
+@apps_option
 @json_option
 @click.pass_context
 def command(ctx: click.Context, apps: tuple[str, ...], as_json: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cadang.checks.verify import SnapshotVerification, describe, kind_word
-from cadang.cli.common import json_option, print_json, require_plan
+from cadang.cli.common import apps_option, json_option, print_json, require_plan
 from cadang.i18n import _
 from cadang.plan.verify import VerifyReport, verify_plan
 from cadang.repo.verification import Kind
@@ -92,13 +92,7 @@ def print_report(report: VerifyReport) -> None:
         "Exit code 0: all verified; 1: a verification failed or a source has no snapshot."
     ),
 )
-@click.option(
-    "--app",
-    "apps",
-    multiple=True,
-    metavar="NAME",
-    help=_("Only this application (repeatable)."),
-)
+@apps_option
 @click.option(
     "--snapshot",
     default="latest",

@@ -83,17 +83,22 @@ def _spawn(
             stderr=subprocess.PIPE,
             env=child_env(env),
         )
-    except FileNotFoundError:
-        raise UsageError(
-            _("command not found: {command}").format(command=argv[0]),
-            hint=_("install it, or give its full path"),
-        ) from None
-    except PermissionError:
-        raise UsageError(_("command cannot be run: {command}").format(command=argv[0])) from None
     except OSError as exc:
-        raise UsageError(
-            _("cannot run {command}: {reason}").format(command=argv[0], reason=exc.strerror or exc)
-        ) from None
+        raise cannot_start(argv[0], exc) from None
+
+
+def cannot_start(command: str, exc: OSError) -> UsageError:
+    """Why a command could not be started, in words that say what to do."""
+    if isinstance(exc, FileNotFoundError):
+        return UsageError(
+            _("command not found: {command}").format(command=command),
+            hint=_("install it, or give its full path"),
+        )
+    if isinstance(exc, PermissionError):
+        return UsageError(_("command cannot be run: {command}").format(command=command))
+    return UsageError(
+        _("cannot run {command}: {reason}").format(command=command, reason=exc.strerror or exc)
+    )
 
 
 class _StderrTail:
@@ -454,17 +459,8 @@ def run_command(
             timeout=timeout,
             check=False,
         )
-    except FileNotFoundError:
-        raise UsageError(
-            _("command not found: {command}").format(command=argv[0]),
-            hint=_("install it, or give its full path"),
-        ) from None
-    except PermissionError:
-        raise UsageError(_("command cannot be run: {command}").format(command=argv[0])) from None
     except OSError as exc:
-        raise UsageError(
-            _("cannot run {command}: {reason}").format(command=argv[0], reason=exc.strerror or exc)
-        ) from None
+        raise cannot_start(argv[0], exc) from None
     except subprocess.TimeoutExpired:
         return CommandResult(shown, None, "", "", timeout)
     lines = [ln.strip() for ln in done.stderr.decode("utf-8", "replace").splitlines()]
