@@ -35,6 +35,9 @@ COMMANDS = [
     "check-before",
     "verify",
     "status",
+    "serve",
+    "admin",
+    "audit",
 ]
 
 

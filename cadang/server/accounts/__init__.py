@@ -1,0 +1,1 @@
+"""People and their roles from the procedures; log-in, lockout, language."""

@@ -1,0 +1,1 @@
+"""The plan as the server holds it: the inventory of applications and the office's settings."""

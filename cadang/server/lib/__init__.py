@@ -1,0 +1,1 @@
+"""Pure helpers of the server, each with its own tests."""

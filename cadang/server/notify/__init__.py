@@ -1,0 +1,1 @@
+"""Notifications by e-mail (SMTP) and webhook (JSON POST); every delivery is logged."""
