@@ -167,3 +167,49 @@ export CADANG_REPOSITORY="$DEMO/repo" CADANG_PASSWORD_FILE="$DEMO/passphrase"
 echo
 echo "Try it yourself:  source .venv/bin/activate; export CADANG_REPOSITORY=$CADANG_REPOSITORY CADANG_PASSWORD_FILE=$CADANG_PASSWORD_FILE; cadang --help"
 echo "The plan:         cadang -c demo/cadang.yaml history   (cadang plan init writes a full example)"
+
+# ---- The server: the approval chain in the browser --------------------------------------
+# cadang serve imports the plan and the runs above (each becomes a run with its Backup
+# Execution Form), with one user per role. CADANG_DEMO_NO_SERVE=1 checks that it answers
+# and stops (for tests); otherwise it serves until Ctrl-C.
+unset CADANG_REPOSITORY CADANG_PASSWORD_FILE
+export CADANG_STATE_DIR="$DEMO/state"   # the catalog and the server's key stay in demo/ too
+
+step "A backup dated last month (the Kabid approves a month once it is over)"
+python -m cadang.server.demo backdated-run demo/cadang.yaml \
+  || echo "(exit $?: see the report; its form is in the catalog all the same)"
+
+step "cadang admin create-demo-users (one user per role; passwords shown once)"
+LOGINS=$(cadang admin create-demo-users --unit "Bidang PIAK")
+
+step "cadang serve --plan demo/cadang.yaml (pages, scheduler, the plan and its runs imported)"
+PORT=$(python -m cadang.server.demo free-port "${CADANG_DEMO_PORT:-8000}")
+URL="http://127.0.0.1:$PORT/"
+cadang serve --plan demo/cadang.yaml --host 127.0.0.1 --port "$PORT" &
+SERVER=$!
+stop_server() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
+trap 'stop_server; exit 0' INT TERM
+trap stop_server EXIT
+if ! python -m cadang.server.demo wait-until-up "${URL}accounts/login/" --timeout 90; then
+  echo "the server did not answer at $URL" >&2; exit 1
+fi
+
+step "The server is up: $URL"
+cat <<TEXT
+Log in at $URL with these users (user name = role; English under the language menu):
+$LOGINS
+
+The chain, a minute from here:
+  1. operator  Inbox: open last month's form (Forms), add remarks, Confirm.
+                Runs: start a backup of siak and watch it finish; its form is the next one.
+  2. verifier  (Kasi) Inbox: open the form, Verify (or Return it with a reason).
+  3. approver  (Kabid) Inbox: last month is ready; open it, Approve the month.
+  4. head      (Kadis) Inbox: the approved month's summary.
+     auditor   Audit log: every step above, hash-chained (cadang audit verify checks it).
+TEXT
+if [ "${CADANG_DEMO_NO_SERVE:-}" = "1" ]; then
+  echo "CADANG_DEMO_NO_SERVE=1: the log-in page answered; stopping the server."
+  exit 0
+fi
+echo "Serving until Ctrl-C."
+wait "$SERVER"

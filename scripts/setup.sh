@@ -10,12 +10,15 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ "${1:-}" = "test" ]; then
   # The tests use the real tools: dump/restore clients for the local PostgreSQL and
-  # MariaDB, ClamAV for the antivirus check, GNU tar to read exports.
+  # MariaDB, ClamAV for the antivirus check, GNU tar to read exports, Chromium for the
+  # server's browser tests.
   command -v tar >/dev/null || need_apt+=(tar)
   command -v pg_dump >/dev/null || need_apt+=(postgresql-client)
   command -v mariadb-dump >/dev/null || need_apt+=(mariadb-client)
   command -v clamscan >/dev/null || need_apt+=(clamav)
   command -v clamd >/dev/null || need_apt+=(clamav-daemon)
+  # The server's browser tests drive Debian's Chromium with Playwright (no browser download).
+  [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

@@ -111,3 +111,44 @@ def list_users(database: str | None) -> None:
 
     for p in Profile.objects.select_related("user").order_by("user__username"):
         click.echo(f"{p.user.get_username():20}  {p.role:10}  {p.unit}")
+
+
+@command.command(
+    "create-demo-users",
+    help=_(
+        "Create one user per role to try the server out (user name = role, e-mail "
+        "ROLE@demo.invalid), each with a new password printed once. Users that exist are "
+        "left as they are."
+    ),
+)
+@click.option(
+    "--unit",
+    default=None,
+    metavar="OWNER",
+    help=_(
+        "The requesting unit's owner name in the plan (default: the owner of the first "
+        "application in the catalog)."
+    ),
+)
+@database_option
+def create_demo_users(unit: str | None, database: str | None) -> None:
+    _setup(database)
+    from cadang.server.accounts.people import DemoStatus, create_demo_people
+
+    people = create_demo_people(unit, actor="cli")
+    for p in people:
+        if p.status is DemoStatus.CREATED:
+            line = _("created  {name:10} {role:10} password: {password}").format(
+                name=p.username, role=p.role, password=p.password
+            )
+            if p.unit:
+                line += "  " + _("unit: {unit}").format(unit=p.unit)
+        elif p.status is DemoStatus.EXISTS:
+            line = _("exists   {name:10} left as it is").format(name=p.username)
+        else:
+            line = _("skipped  {name:10} no unit: give --unit OWNER or import a plan first").format(
+                name=p.username
+            )
+        click.echo(line)
+    if any(p.status is DemoStatus.CREATED for p in people):
+        click.echo(_("Keep these passwords: they are not shown again."), err=True)

@@ -8,6 +8,7 @@ import sys
 import click
 
 from cadang.cli.common import json_option, print_json, require_plan_file
+from cadang.cli.serve import database_option
 from cadang.errors import PlanError, PlanProblem, UsageError
 from cadang.i18n import _, ngettext
 
@@ -139,3 +140,49 @@ def init(ctx: click.Context, file: str | None, force: bool) -> None:
             "chmod 600), then run: cadang -c {file} plan check"
         ).format(folder=folder, file=file)
     )
+
+
+@command.command(
+    "export",
+    help=_(
+        "Write the server's plan (its inventory, as edited on the web) as a plan file to "
+        "standard output or FILE."
+    ),
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help=_("Write to FILE instead of standard output (- is standard output)."),
+)
+@database_option
+def export(output: str | None, database: str | None) -> None:
+    # Django only here, so that the other plan commands never load it.
+    import datetime as dt
+
+    from cadang.server.service import prepare
+
+    prepare(database)
+    from cadang.server.audit.log import record
+    from cadang.server.inventory.catalog import current_plan
+    from cadang.server.inventory.exporter import plan_yaml
+
+    plan = current_plan()
+    text = plan_yaml(plan, when=dt.datetime.now().astimezone())
+    if not output or output == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise UsageError(
+                _("cannot write {file}: {reason}").format(file=output, reason=exc.strerror or exc)
+            ) from None
+        click.echo(
+            _("wrote the server's plan to {file} ({n} application(s))").format(
+                file=output, n=len(plan.applications)
+            ),
+            err=True,
+        )
+    record("plan_exported", actor="cli", target=output or "-")

@@ -55,7 +55,14 @@ from cadang.plan.report import (
 )
 from cadang.plan.repos import is_present, location, open_repository
 from cadang.plan.retention import describe_policy, planned_retention, retain, to_policy
-from cadang.plan.selection import Clock, local_now, plan_tags, select_applications, tag_value
+from cadang.plan.selection import (
+    Clock,
+    local_now,
+    plan_tags,
+    select_applications,
+    select_sources,
+    tag_value,
+)
 from cadang.plan.state import StateStore, open_state
 from cadang.repo.archiver import Archiver, BackupOptions
 from cadang.repo.locks import locked
@@ -77,13 +84,18 @@ __all__ = [
     "local_now",
     "plan_tags",
     "select_applications",
+    "select_sources",
     "tag_value",
     "to_policy",
 ]
 
 
 class Runner:
-    """Runs (or with ``dry_run`` describes) the backups of the selected applications."""
+    """Runs (or with ``dry_run`` describes) the backups of the selected applications.
+
+    ``sources`` narrows the run to those sources of the selected applications (a retry of
+    the sources that failed); the pre-backup checks then cover only them too.
+    """
 
     def __init__(
         self,
@@ -99,9 +111,12 @@ class Runner:
         skip_checks: bool = False,
         state: StateStore | None = None,
         on_checks: Callable[[Checklist], None] | None = None,
+        sources: Sequence[str] | None = None,
     ) -> None:
         self.plan = plan
         self.applications = select_applications(plan, priority, apps)
+        if sources is not None:
+            self.applications = select_sources(self.applications, sources)
         self.dry_run = dry_run
         self.clock = clock
         self.lock_wait = lock_wait

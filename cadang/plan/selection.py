@@ -1,7 +1,8 @@
 """Which applications a run covers, and the tags that tie each snapshot back to them.
 
 A run (and ``status``, ``verify``, ``restore``, the history) picks applications by priority
-and name with :func:`select_applications`; every snapshot of a plan source carries the
+and name with :func:`select_applications`, and may narrow them to some of their sources with
+:func:`select_sources` (the server retries only the sources that failed); every snapshot of a plan source carries the
 ``app:``, ``source:``, ``owner:``, ``priority:`` and ``classification:`` tags of
 :func:`plan_tags`, read back with :func:`tag_value`. ``Clock`` is the injectable "now".
 """
@@ -74,3 +75,25 @@ def select_applications(
             )
         )
     return chosen
+
+
+def select_sources(applications: list[Application], sources: Sequence[str]) -> list[Application]:
+    """The applications narrowed to the named sources; those left without one are dropped.
+
+    The same source name in two applications selects it in both. A name that none of the
+    applications has is a usage error: a retry must not silently back up nothing.
+    """
+    wanted = set(sources)
+    known = {s.name for a in applications for s in a.sources}
+    unknown = [n for n in dict.fromkeys(sources) if n not in known]
+    if unknown:
+        raise UsageError(
+            _("unknown source(s): {names}").format(names=", ".join(unknown)),
+            hint=_("the applications chosen have: {known}").format(known=", ".join(sorted(known))),
+        )
+    narrowed = []
+    for app in applications:
+        kept = [s for s in app.sources if s.name in wanted]
+        if kept:
+            narrowed.append(app.model_copy(update={"sources": kept}))
+    return narrowed

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -36,10 +38,15 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 def language(request: HttpRequest) -> HttpResponse:
     """Keep the chosen language on the profile, so it follows the person."""
     lang = request.POST.get("language", "id")
-    if lang in {"id", "en"}:
-        profile = Profile.objects.filter(user_id=request.user.pk).first()
-        if profile is not None:
+    if lang in {code for code, _name in settings.LANGUAGES}:
+        profile: Profile | None = getattr(request.user, "profile", None)
+        if profile is not None and profile.language != lang:
             profile.language = lang
             profile.save(update_fields=["language"])
             record("language_changed", user=request.user, details={"language": lang})
-    return redirect(request.POST.get("next") or "home")
+    # Back to the page the switch was on, but never to another site (an open redirect).
+    target = request.POST.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(target if safe else "home")

@@ -69,6 +69,15 @@ class BackupExecutionForm(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["year", "seq"], name="form_year_seq")]
+        # The list pages of tens of thousands of forms: newest first, by application (a
+        # requesting unit), by month and state (the month report, approval), and the waiting
+        # forms by how long they have waited (inbox, lateness).
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="form_newest"),
+            models.Index(fields=["application", "-created_at"], name="form_app_newest"),
+            models.Index(fields=["month", "state"], name="form_month_state"),
+            models.Index(fields=["state", "state_since"], name="form_state_since"),
+        ]
         verbose_name = _("backup execution form")
         verbose_name_plural = _("backup execution forms")
 

@@ -3,7 +3,9 @@
 Entry ``n`` stores ``hash = SHA-256(prev_hash || canonical JSON of its fields)`` with
 ``prev_hash`` the hash of entry ``n-1`` (64 zeros for the first). Editing an entry changes
 its hash; deleting one breaks the link of the next; :mod:`cadang.server.audit.chain`
-checks both.
+checks both. Deleting the last entries leaves no next entry to break, so once the entry is
+committed the newest (seq, hash) is also written to the anchor file
+(:mod:`cadang.server.audit.anchor`) that the check compares the log's end with.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import hashlib
 import json
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from cadang.server.audit.anchor import safely_advance_anchor
 from cadang.server.audit.models import AuditEntry
 
 GENESIS = "0" * 64
+WRITE_ATTEMPTS = 20
 
 
 def entry_hash(
@@ -62,9 +66,28 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry. ``user`` (a Django user) or ``actor`` (a name; "" is the system)."""
-    name = actor if actor is not None else actor_name(user)
+    name = (actor if actor is not None else actor_name(user))[:150]
+    target = target[:255]
     payload = json.loads(json.dumps(details or {}, default=str))  # what the JSON field keeps
-    with transaction.atomic():
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            entry = _append(name, action, target, payload)
+        except IntegrityError:
+            # Another writer took this number first. PostgreSQL's row lock below makes the
+            # second writer wait, but it then still sees the old last entry; a new attempt
+            # (a new statement, so a new snapshot) sees the entry that won.
+            if attempt == WRITE_ATTEMPTS - 1:
+                raise
+            continue
+        # After the caller's outermost commit only: a rolled-back entry must not move the
+        # anchor, or the check would report entries "removed" that never were.
+        transaction.on_commit(safely_advance_anchor)
+        return entry
+    raise AssertionError("unreachable")
+
+
+def _append(name: str, action: str, target: str, payload: dict[str, Any]) -> AuditEntry:
+    with transaction.atomic():  # a savepoint inside the caller's transaction: retryable
         # Serialise writers so two entries never claim the same predecessor.
         last = AuditEntry.objects.select_for_update().order_by("-seq").first()
         seq = (last.seq + 1) if last else 1
@@ -75,10 +98,10 @@ def record(
             at=at,
             actor=name,
             action=action,
-            target=target[:255],
+            target=target,
             details=payload,
             prev_hash=prev,
-            hash=entry_hash(prev, seq, at, name, action, target[:255], payload),
+            hash=entry_hash(prev, seq, at, name, action, target, payload),
         )
         entry.save()
     return entry

@@ -12,6 +12,16 @@ class AuditEntryChanged(Exception):
     """Raised on any attempt to change or delete an audit entry through the ORM."""
 
 
+class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
+    """Bulk changes would skip :meth:`AuditEntry.save`; refuse them too."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AuditEntryChanged("audit entries are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditEntryChanged("audit entries are append-only")
+
+
 class AuditEntry(models.Model):
     seq = models.PositiveBigIntegerField(_("number"), unique=True)
     at = models.DateTimeField(_("time"))
@@ -21,6 +31,8 @@ class AuditEntry(models.Model):
     details = models.JSONField(_("details"), default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["seq"]

@@ -4,5 +4,6 @@ from cadang.server.audit import views
 
 app_name = "audit"
 urlpatterns = [
-    path("", views.list, name="list"),
+    path("", views.entry_list, name="list"),
+    path("verify/", views.verify, name="verify"),
 ]

@@ -80,6 +80,13 @@ class Application(models.Model):
         return [str(s["name"]) for s in self.config.get("sources", [])]
 
 
+def person_name(user: Any) -> str:
+    """A person as pages name them: full name, else user name; "-" for none."""
+    if user is None:
+        return "-"
+    return str(user.get_full_name() or user.get_username())
+
+
 class InventoryChange(models.Model):
     """Who changed what in the inventory, when and why (SOP 003 step 2)."""
 
@@ -99,3 +106,28 @@ class InventoryChange(models.Model):
     class Meta:
         ordering = ["-changed_at"]
         verbose_name = _("inventory change")
+
+    @property
+    def changed_by_name(self) -> str:
+        return person_name(self.changed_by)
+
+
+class InventoryReview(models.Model):
+    """The inventory reviewed as a whole (SOP 002 data collection: twice a year each unit's
+    data assets are checked against what the units hand over)."""
+
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), db_index=True)
+    remarks = models.TextField(_("remarks"), blank=True)
+    application_count = models.PositiveIntegerField(_("applications"), default=0)
+
+    class Meta:
+        ordering = ["-reviewed_at", "-id"]
+        verbose_name = _("inventory review")
+        verbose_name_plural = _("inventory reviews")
+
+    @property
+    def reviewed_by_name(self) -> str:
+        return person_name(self.reviewed_by)

@@ -12,6 +12,7 @@ class Event(models.TextChoices):
     BACKUP_OVERDUE = "backup_overdue", _("a backup is overdue")
     VERIFICATION_FAILED = "verification_failed", _("a verification failed")
     FORM_LATE = "form_late", _("a form is waiting past its standard time")
+    TEST = "test", _("a test notification")
 
 
 class Channel(models.TextChoices):
@@ -52,3 +53,10 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("notification")
+        constraints = [
+            # Two processes telling the same thing at once: the second one's row fails here.
+            models.UniqueConstraint(
+                fields=["event", "dedupe_key", "channel", "recipient"],
+                name="notify_once_per_recipient",
+            )
+        ]

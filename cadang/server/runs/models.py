@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cadang.server.inventory.models import PRIORITY_CHOICES, Application
@@ -59,7 +62,8 @@ class Run(models.Model):
         _("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED
     )
     scheduled_for = models.DateTimeField(_("scheduled for"), null=True, blank=True)
-    queued_at = models.DateTimeField(_("queued at"), auto_now_add=True)
+    # Not auto_now_add: the scheduler stamps runs with its own clock (tests advance it).
+    queued_at = models.DateTimeField(_("queued at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True, db_index=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     requested_by = models.ForeignKey(
@@ -78,7 +82,11 @@ class Run(models.Model):
 
     class Meta:
         ordering = ["-queued_at", "-id"]
-        indexes = [models.Index(fields=["application", "-queued_at"])]
+        indexes = [
+            models.Index(fields=["application", "-queued_at"]),
+            # The scheduler looks for queued and running runs every few seconds.
+            models.Index(fields=["status", "queued_at"], name="runs_run_status_queued"),
+        ]
         verbose_name = _("run")
         verbose_name_plural = _("runs")
 
@@ -88,6 +96,12 @@ class Run(models.Model):
     @property
     def finished(self) -> bool:
         return self.status not in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
 
 
 class SourceRun(models.Model):

@@ -1,0 +1,124 @@
+"""cadang audit: check the server's audit log (hash chain and anchor)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from cadang.cli.serve import database_option
+from cadang.i18n import _, ngettext
+
+if TYPE_CHECKING:
+    from cadang.server.audit.chain import Problem
+
+
+def describe(problem: Problem) -> str:
+    """The sentence for one finding (the pages have the same in Django's catalog)."""
+    from cadang.server.audit.chain import Kind
+
+    v = problem.values()
+    if problem.kind is Kind.CHANGED:
+        text = _("entry {seq} was changed: its hash does not match its contents")
+    elif problem.kind is Kind.MISSING:
+        text = _("entries {first} to {last} are missing: they were deleted")
+    elif problem.kind is Kind.UNLINKED:
+        text = _(
+            "entry {seq} is not linked to entry {prev}: an entry was inserted, moved or "
+            "rewritten with a new hash"
+        )
+    elif problem.kind is Kind.BAD_START:
+        text = _("entry {seq} does not start the chain: the start of the log was rewritten")
+    elif problem.kind is Kind.TRUNCATED:
+        text = _(
+            "the anchor names entry {seq} but the log ends at entry {last}: entries were "
+            "removed from the end"
+        )
+    elif problem.kind is Kind.ANCHOR_MISMATCH:
+        text = _("entry {seq} differs from the anchor: the log was rewritten from there on")
+    elif problem.kind is Kind.ANCHOR_UNREADABLE:
+        text = _("the anchor file cannot be read: {reason}")
+    elif problem.kind is Kind.NO_ANCHOR:
+        text = _("there is no anchor file yet: the end of the log cannot be checked")
+    else:
+        text = _("{count} entries were written after the anchor (entry {seq})")
+    return text.format(**v)
+
+
+@click.group("audit", help=_("The server's audit log: check that no entry was changed or removed."))
+def command() -> None:
+    pass
+
+
+@command.command(
+    "verify",
+    help=_(
+        "Recompute the hash chain of the audit log and compare its end with the anchor file; "
+        "report every entry changed, removed or inserted. Exit 1 when the log was tampered with. "
+        "Adds nothing to the log."
+    ),
+)
+@database_option
+@click.pass_context
+def verify(ctx: click.Context, database: str | None) -> None:
+    from cadang.server.service import prepare
+
+    prepare(database)
+    from cadang.server.audit.chain import verify_chain
+
+    report = verify_chain()
+    for note in report.notes:
+        click.echo(_("note: {text}").format(text=describe(note)))
+    if report.intact:
+        click.echo(
+            ngettext("{n} entry, chain intact", "{n} entries, chain intact", report.entries).format(
+                n=report.entries
+            )
+        )
+        return
+    for problem in report.problems:
+        click.echo(describe(problem))
+    more = report.problem_count - len(report.problems)
+    if more:
+        click.echo(_("... and {n} more").format(n=more))
+    from cadang.server.audit.chain import Kind
+
+    if any(p.kind in (Kind.TRUNCATED, Kind.ANCHOR_MISMATCH) for p in report.problems):
+        click.echo(
+            _(
+                "  hint: if this catalog replaced the one the anchor ({path}) was written for, "
+                "on purpose, accept it with 'cadang audit reset-anchor'"
+            ).format(path=report.anchor_file),
+            err=True,
+        )
+    click.echo(
+        ngettext(
+            "the chain is BROKEN: {p} problem in {n} entries",
+            "the chain is BROKEN: {p} problems in {n} entries",
+            report.problem_count,
+        ).format(n=report.entries, p=report.problem_count),
+        err=True,
+    )
+    ctx.exit(1)
+
+
+@command.command(
+    "reset-anchor",
+    help=_(
+        "Set the anchor file to the log's newest entry, after the catalog was replaced on "
+        "purpose (restored from a backup, moved to another database). Recorded in the log."
+    ),
+)
+@database_option
+def reset_anchor(database: str | None) -> None:
+    from cadang.server.service import prepare
+
+    prepare(database)
+    from cadang.server.audit.anchor import reset_anchor as reset
+
+    old, new = reset(actor="cli")
+    click.echo(
+        _("anchor moved from entry {old} to entry {new}").format(
+            old=old.seq if old else "-", new=new.seq if new else "-"
+        )
+    )

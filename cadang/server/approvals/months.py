@@ -1,0 +1,63 @@
+"""Months of forms: when a month is over, and which months await the Kabid's approval."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from cadang.server.approvals.models import BackupExecutionForm, FormState, MonthlyApproval
+
+
+def month_start(month: dt.date) -> dt.date:
+    return month.replace(day=1)
+
+
+def next_month(month: dt.date) -> dt.date:
+    return (month_start(month) + dt.timedelta(days=32)).replace(day=1)
+
+
+def month_is_over(month: dt.date, now: dt.datetime) -> bool:
+    """The month has ended in the office's time zone, so no more forms will come for it."""
+    return timezone.localtime(now).date() >= next_month(month)
+
+
+@dataclass(frozen=True)
+class ReadyMonth:
+    """A finished month whose forms are all verified and which nobody has approved yet."""
+
+    month: dt.date
+    forms: int
+    ready_since: dt.datetime  # when its last form was verified
+
+
+def ready_months(now: dt.datetime) -> list[ReadyMonth]:
+    """Months awaiting the Kabid's approval, oldest first."""
+    # Only months that have a verified form can be ready: the state index finds them fast.
+    candidates = (
+        BackupExecutionForm.objects.filter(state=FormState.VERIFIED)
+        .values_list("month", flat=True)
+        .distinct()
+    )
+    approved = set(
+        MonthlyApproval.objects.filter(month__in=list(candidates)).values_list("month", flat=True)
+    )
+    rows = (
+        BackupExecutionForm.objects.filter(month__in=list(candidates))
+        .values("month")
+        .annotate(
+            total=Count("id"),
+            verified=Count("id", filter=Q(state=FormState.VERIFIED)),
+            last=Max("state_since"),
+        )
+        .order_by("month")
+    )
+    return [
+        ReadyMonth(month=r["month"], forms=r["total"], ready_since=r["last"])
+        for r in rows
+        if r["total"] == r["verified"]
+        and r["month"] not in approved
+        and month_is_over(r["month"], now)
+    ]
