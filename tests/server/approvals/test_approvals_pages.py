@@ -251,10 +251,13 @@ def test_the_month_report_lists_runs_per_application(operator: User, kabid: User
     page = text(login(kabid).get(MONTH_URL))
     assert "Monthly backup report: March 2025" in page
     assert "simpeg" in page and "arsip" in page
-    assert "10 Mar 01:55" in page  # the successful run (started 5 minutes before finishing)
-    assert "20 Mar 07:55" in page  # the failed one
-    assert ok.number in page and bad.number in page
+    simpeg = page.split('data-testid="month-row"')[1].split("</tr>")[0]
+    assert "days 10" in simpeg  # the successful run's day
+    arsip = page.split('data-testid="month-row"')[2].split("</tr>")[0]
+    assert "20 Mar 07:55" in arsip  # the failed one, with its time (WIB)
+    assert reverse("approvals:detail", args=[bad.pk]) in arsip
     assert "2 forms are not verified yet" in page
+    assert ok.number in page and bad.number in page  # named as not verified
     assert 'id="approve-month"' not in page
 
 
