@@ -199,13 +199,15 @@ cat <<TEXT
 Log in at $URL with these users (user name = role; English under the language menu):
 $LOGINS
 
-The chain, a minute from here:
-  1. operator  Inbox: open last month's form (Forms), add remarks, Confirm.
-                Runs: start a backup of siak and watch it finish; its form is the next one.
-  2. verifier  (Kasi) Inbox: open the form, Verify (or Return it with a reason).
-  3. approver  (Kabid) Inbox: last month is ready; open it, Approve the month.
-  4. head      (Kadis) Inbox: the approved month's summary.
-     auditor   Audit log: every step above, hash-chained (cadang audit verify checks it).
+The approval chain, in about a minute (log out between people):
+  operator  Inbox: open each form, add remarks, Confirm. Runs: start a backup of siak
+            by hand and watch it finish; its form joins the Inbox.
+  verifier  (Kasi) Inbox: open each form, Verify it (or Return it with a reason).
+  approver  (Kabid) Inbox: last month is ready (its one form, from the backup dated last
+            month): open it, Approve the month.
+  head      (Kadis) Inbox: the approved month's summary.
+  unit      (Bidang PIAK) sees its own applications only.
+  auditor   Audit log: every step above, hash-chained; 'cadang audit verify' checks it.
 TEXT
 if [ "${CADANG_DEMO_NO_SERVE:-}" = "1" ]; then
   echo "CADANG_DEMO_NO_SERVE=1: the log-in page answered; stopping the server."

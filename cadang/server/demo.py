@@ -44,7 +44,10 @@ def backdated_run(plan_file: str, apps: list[str], when: dt.datetime) -> int:
     runner = Runner(
         plan, apps=apps or None, clock=lambda: when + dt.timedelta(seconds=time.monotonic() - start)
     )
-    return runner.run().exit_code
+    report = runner.run()
+    for result in report.results:
+        print(f"  {result.app}/{result.source}: {result.status.value}  {result.label}")
+    return report.exit_code
 
 
 def wait_until_up(url: str, timeout: float = 60.0) -> bool:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,6 +24,8 @@ from cadang.server.approvals.models import FormState, FormStep, MonthlyApproval,
 from cadang.server.approvals.months import month_is_over, month_start, next_month
 from cadang.server.approvals.rows import wait_text
 from cadang.server.approvals.standards import NEXT_STEP, all_standard_minutes, waiting
+
+KEEP_SECONDS = 3600
 
 
 def month_of(year: int, month: int) -> dt.date:
@@ -35,39 +42,49 @@ def month_report(request: HttpRequest, year: int, month: int) -> HttpResponse:
     # Everyone who reads the month sees every application (a requesting unit does not read
     # it); were that to change, the unit's own applications limit the report.
     scope = visible_applications(request.user) if role_of(request.user) is Role.UNIT else None
-    data = report.build(first, scope)
     approval = MonthlyApproval.objects.select_related("approved_by").filter(month=first).first()
     approval_step = (
-        FormStep.objects.filter(approval=approval, step=Step.APPROVED).first()
-        if approval
-        else None
+        FormStep.objects.filter(approval=approval, step=Step.APPROVED).first() if approval else None
     )
+    context: dict[str, Any] = {
+        "month": first,
+        "approval": approval,
+        "approval_step": approval_step,
+        "report": None,
+    }
+    if approval is not None and scope is None:
+        # An approved month's forms can change no more, and the Kadis and auditors read the
+        # same months again and again: its report is rendered once an hour, not per request.
+        stamp = approval.approved_at.timestamp()  # a test database may reuse an approval's id
+        key = f"approvals:month:{first}:{approval.pk}:{stamp}:{get_language()}"
+        body = cache.get(key)
+        if body is None:
+            context["report"] = report.build(first, scope)
+            body = render_to_string("approvals/_month_body.html", context, request)
+            cache.set(key, body, KEEP_SECONDS)
+        context["body"] = mark_safe(body)  # noqa: S308 (our own rendered template)
+        data = None
+    else:
+        data = report.build(first, scope)
+        context["report"] = data
+        context["body"] = render_to_string("approvals/_month_body.html", context, request)
     over = month_is_over(first, now)
     wait = None
-    if approval is None and over and data.all_verified and data.last_verified is not None:
+    ready = data is not None and approval is None and over and data.all_verified
+    if ready and data is not None and data.last_verified is not None:
         step = NEXT_STEP[FormState.VERIFIED]
         wait = wait_text(waiting(data.last_verified, step, now, all_standard_minutes()))
     previous = month_start(first - dt.timedelta(days=1))
-    return render(
-        request,
-        "approvals/month.html",
-        {
-            "report": data,
-            "office": document.office_name(),
-            "month": first,
-            "approval": approval,
-            "approval_step": approval_step,
-            "over": over,
-            "wait": wait,
-            "can_approve": approval is None
-            and over
-            and data.all_verified
-            and can(request.user, "approve_month"),
-            "remarks_form": RemarksForm(),
-            "previous": previous,
-            "next": next_month(first),
-        },
+    context.update(
+        office=document.office_name(),
+        over=over,
+        wait=wait,
+        can_approve=ready and can(request.user, "approve_month"),
+        remarks_form=RemarksForm(),
+        previous=previous,
+        next=next_month(first),
     )
+    return render(request, "approvals/month.html", context)
 
 
 @role_required("approve_month")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from cadang.server.approvals.models import BackupExecutionForm, FormState, MonthlyApproval
@@ -35,29 +35,21 @@ class ReadyMonth:
 
 def ready_months(now: dt.datetime) -> list[ReadyMonth]:
     """Months awaiting the Kabid's approval, oldest first."""
-    # Only months that have a verified form can be ready: the state index finds them fast.
-    candidates = (
-        BackupExecutionForm.objects.filter(state=FormState.VERIFIED)
-        .values_list("month", flat=True)
-        .distinct()
+    forms = BackupExecutionForm.objects
+    # Only a month with a verified form can be ready; the (state, ...) index finds them.
+    candidates = sorted(
+        set(forms.filter(state=FormState.VERIFIED).values_list("month", flat=True).distinct())
     )
     approved = set(
-        MonthlyApproval.objects.filter(month__in=list(candidates)).values_list("month", flat=True)
+        MonthlyApproval.objects.filter(month__in=candidates).values_list("month", flat=True)
     )
-    rows = (
-        BackupExecutionForm.objects.filter(month__in=list(candidates))
-        .values("month")
-        .annotate(
-            total=Count("id"),
-            verified=Count("id", filter=Q(state=FormState.VERIFIED)),
-            last=Max("state_since"),
-        )
-        .order_by("month")
-    )
-    return [
-        ReadyMonth(month=r["month"], forms=r["total"], ready_since=r["last"])
-        for r in rows
-        if r["total"] == r["verified"]
-        and r["month"] not in approved
-        and month_is_over(r["month"], now)
-    ]
+    ready: list[ReadyMonth] = []
+    for month in candidates:
+        if month in approved or not month_is_over(month, now):
+            continue
+        # The (month, state) index answers this without reading the month's rows.
+        if forms.filter(month=month).exclude(state=FormState.VERIFIED).exists():
+            continue
+        agg = forms.filter(month=month).aggregate(n=Count("id"), last=Max("state_since"))
+        ready.append(ReadyMonth(month=month, forms=agg["n"], ready_since=agg["last"]))
+    return ready
