@@ -19,9 +19,21 @@ from cadang.server.runs.models import RunStatus
 
 
 def minutes_text(minutes: float | None) -> str:
+    """A duration as people read it: "45 min", "1 h 30 min", "2 d 8 h"."""
     if minutes is None:
         return "\u2013"  # an en dash: no time recorded
-    return _("%(minutes)s min") % {"minutes": f"{minutes:.0f}"}
+    total = round(minutes)
+    days, rest = divmod(total, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        if hours:
+            return _("%(days)s d %(hours)s h") % {"days": days, "hours": hours}
+        return _("%(days)s d") % {"days": days}
+    if hours:
+        if mins:
+            return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": mins}
+        return _("%(hours)s h") % {"hours": hours}
+    return _("%(minutes)s min") % {"minutes": mins}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ page, never an error page.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -23,7 +24,7 @@ from cadang.server.accounts.roles import can, role_of, role_required, visible_ap
 from cadang.server.approvals import document, workflow
 from cadang.server.approvals.forms import FilterForm, RemarksForm, ReturnForm
 from cadang.server.approvals.models import BackupExecutionForm, FormState, MonthlyApproval
-from cadang.server.approvals.months import ready_months
+from cadang.server.approvals.months import month_start, ready_months
 from cadang.server.approvals.rows import form_rows, wait_text
 from cadang.server.approvals.standards import NEXT_STEP, all_standard_minutes, waiting
 
@@ -50,7 +51,10 @@ def visible_forms(request: HttpRequest) -> QuerySet[BackupExecutionForm]:
 
 def visible_form(request: HttpRequest, pk: int) -> BackupExecutionForm:
     """The form ``pk`` if the user may see it; 404 for another unit's form."""
-    forms = BackupExecutionForm.objects.select_related("application", "run")
+    # The page shows the frozen document, not the run's own (large) JSON.
+    forms = BackupExecutionForm.objects.select_related("application", "run").defer(
+        "run__checklist", "run__report", "run__progress"
+    )
     if role_of(request.user) is Role.UNIT:
         forms = forms.filter(application__in=visible_applications(request.user))
     return get_object_or_404(forms, pk=pk)
@@ -108,7 +112,9 @@ def form_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": form_rows(page.object_list),
             "query": query_without_page(request),
-            "month": month,
+            # The month report linked: the chosen month, or the last month that has ended.
+            "report_month": month
+            or month_start(month_start(timezone.localdate()) - dt.timedelta(days=1)),
         },
     )
 
