@@ -73,7 +73,16 @@ def _sources(domain: str) -> Iterator[tuple[Path, str, dict[str, object]]]:
             # templatize keeps the template's indentation, which Python's tokenizer rejects
             # when uneven; stripping it keeps the line numbers.
             code = "\n".join(line.lstrip() for line in code.splitlines())
-            yield path, code, {"gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
+            yield (
+                path,
+                code,
+                {
+                    "gettext": None,
+                    "ngettext": (1, 2),
+                    "pgettext": ((1, "c"), 2),
+                    "npgettext": ((1, "c"), 2, 3),
+                },
+            )
 
 
 def extract(domain: str = "cadang") -> Catalog:
@@ -81,7 +90,9 @@ def extract(domain: str = "cadang") -> Catalog:
     for path, code, keywords in _sources(domain):
         rel = str(path.relative_to(ROOT))
         for lineno, message, comments, context in babel_extract(
-            "python", io.BytesIO(code.encode("utf-8")), keywords=keywords  # type: ignore[arg-type]
+            "python",
+            io.BytesIO(code.encode("utf-8")),
+            keywords=keywords,  # type: ignore[arg-type]
         ):
             template.add(message, None, [(rel, lineno)], auto_comments=comments, context=context)
     return template

@@ -7,7 +7,7 @@ import tempfile
 os.environ.setdefault("CADANG_SECRET_KEY", "tests-only-not-secret")
 os.environ.setdefault("CADANG_STATE_DIR", tempfile.mkdtemp(prefix="cadang-test-state-"))
 
-from cadang.server.settings import *  # noqa: E402,F403
+from cadang.server.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

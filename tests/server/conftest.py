@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import translation
 
 from cadang.server.accounts.models import Profile, Role
 from cadang.server.defaults import ensure_defaults
 
 PASSWORD = "a-long-test-password-9"
+
+
+@pytest.fixture(autouse=True)
+def english_outside_requests() -> Iterator[None]:
+    """Code called outside a request speaks the office's default language, Indonesian; the
+    tests match English source strings, as their users' profiles choose English."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -29,3 +29,19 @@ def test_login_page_is_indonesian_by_default(client: Client) -> None:
     response = client.get("/accounts/login/")
     assert response.status_code == 200
     assert response.headers["Content-Language"] == "id"
+    assert b"Masuk" in response.content
+
+
+@pytest.mark.django_db
+def test_an_english_browser_still_gets_indonesian_before_log_in(client: Client) -> None:
+    response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response.headers["Content-Language"] == "id"
+    assert b"Kata sandi" in response.content
+
+
+@pytest.mark.django_db
+def test_the_login_page_switch_chooses_english(client: Client) -> None:
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    response = client.get("/accounts/login/")
+    assert response.headers["Content-Language"] == "en"
+    assert b"Password" in response.content

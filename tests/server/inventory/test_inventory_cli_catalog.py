@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from inventory_helpers import source_result
+from server.inventory.inventory_helpers import source_result
 
 from cadang.plan.loader import load_plan
 from cadang.plan.report import RunReport, Status

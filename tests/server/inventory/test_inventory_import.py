@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from inventory_helpers import source_result
+from server.inventory.inventory_helpers import source_result
 
 from cadang.errors import PlanError
 from cadang.plan.report import Status

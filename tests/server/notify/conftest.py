@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from notify_servers import Mailbox, Webhook, free_port, smtp_server, webhook_server
+from server.notify.notify_servers import Mailbox, Webhook, free_port, smtp_server, webhook_server
 from pytest_django.fixtures import Settings
 
 PROXIES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")

@@ -7,7 +7,7 @@ from email.header import decode_header, make_header
 
 import pytest
 from django.contrib.auth.models import User
-from notify_servers import Mailbox, Webhook
+from server.notify.notify_servers import Mailbox, Webhook
 
 from cadang.server.accounts.models import Role
 from cadang.server.inventory.models import Application

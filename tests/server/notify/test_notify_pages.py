@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
-from notify_servers import Mailbox, Webhook
+from server.notify.notify_servers import Mailbox, Webhook
 
 from cadang.server.accounts.models import Role
 from cadang.server.audit.models import AuditEntry

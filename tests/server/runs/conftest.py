@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from runs_helpers import WIB, Catalog, Clock
+from server.runs.runs_helpers import WIB, Catalog, Clock
 
 from cadang.backends.local import LocalBackend
 from cadang.plan.loader import load_plan

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.test import Client
 from django.utils import timezone
-from runs_helpers import WIB, Catalog, Clock
+from server.runs.runs_helpers import WIB, Catalog, Clock
 
 from cadang.server.accounts.models import Role
 from cadang.server.audit.models import AuditEntry

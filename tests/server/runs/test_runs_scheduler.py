@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from runs_helpers import WIB, Catalog, Clock
+from server.runs.runs_helpers import WIB, Catalog, Clock
 
 from cadang.server.audit.models import AuditEntry
 from cadang.server.inventory.models import Application, OfficePlan
