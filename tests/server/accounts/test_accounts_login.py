@@ -37,7 +37,7 @@ def test_five_failures_lock_the_account(make_user: MakeUser) -> None:
     response = log_in(client, "kasi", PASSWORD)
     assert response.status_code == 429  # type: ignore[attr-defined]
     # Before log-in the page is in the office's language, Bahasa Indonesia.
-    assert "Akun terkunci".encode() in response.content  # type: ignore[attr-defined]
+    assert b"Akun terkunci" in response.content  # type: ignore[attr-defined]
     assert not is_logged_in(client)
     failed = AuditEntry.objects.filter(action="login_failed", target="kasi")
     assert failed.count() >= settings.AXES_FAILURE_LIMIT

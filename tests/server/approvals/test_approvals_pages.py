@@ -12,6 +12,12 @@ from django.http.response import HttpResponseBase
 from django.test import Client
 from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries
+
+from cadang.server.accounts.models import Role
+from cadang.server.approvals import workflow
+from cadang.server.approvals.models import FormState, MonthlyApproval, StandardTime, Step
+from cadang.server.audit.models import AuditEntry
+from cadang.server.runs.models import RunStatus
 from server.approvals.approvals_factories import (
     MAR_10,
     MARCH,
@@ -19,12 +25,6 @@ from server.approvals.approvals_factories import (
     make_form,
     make_office,
 )
-
-from cadang.server.accounts.models import Role
-from cadang.server.approvals import workflow
-from cadang.server.approvals.models import FormState, MonthlyApproval, StandardTime, Step
-from cadang.server.audit.models import AuditEntry
-from cadang.server.runs.models import RunStatus
 
 pytestmark = pytest.mark.usefixtures("defaults")
 T = MAR_10

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import User
-from server.approvals.approvals_factories import MAR_10, MARCH, make_application, make_form
 
 from cadang.server.accounts.models import Role
 from cadang.server.approvals import workflow
@@ -21,6 +20,7 @@ from cadang.server.approvals.models import (
 )
 from cadang.server.audit.models import AuditEntry
 from cadang.server.inventory.models import Application
+from server.approvals.approvals_factories import MAR_10, MARCH, make_application, make_form
 
 pytestmark = pytest.mark.usefixtures("defaults")
 T = MAR_10  # when the forms are filled

@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from server.browser.browser_support import PASSWORD, Server
 
 CHROMIUM = "/usr/bin/chromium"

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 import pytest
+
 from server.browser.browser_support import PASSWORD, Server
 
 pytestmark = pytest.mark.browser

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server.inventory.inventory_helpers import source_result
 
 from cadang.plan.loader import load_plan
 from cadang.plan.report import RunReport, Status
 from cadang.plan.state import StateStore
+from server.inventory.inventory_helpers import source_result
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 IMPORT = "import sys; from cadang.server.service import prepare; print(prepare(sys.argv[1], sys.argv[2]))"

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from server.notify.notify_servers import Mailbox, Webhook, free_port, smtp_server, webhook_server
 from pytest_django.fixtures import Settings
+
+from server.notify.notify_servers import Mailbox, Webhook, free_port, smtp_server, webhook_server
 
 PROXIES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 

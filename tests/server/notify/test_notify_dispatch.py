@@ -7,7 +7,6 @@ from email.header import decode_header, make_header
 
 import pytest
 from django.contrib.auth.models import User
-from server.notify.notify_servers import Mailbox, Webhook
 
 from cadang.server.accounts.models import Role
 from cadang.server.inventory.models import Application
@@ -15,6 +14,7 @@ from cadang.server.notify import dispatch
 from cadang.server.notify.dispatch import ALL_OFF, NO_RECIPIENT, notify, recipients
 from cadang.server.notify.models import Channel, Event, Notification, NotifySettings
 from cadang.server.notify.transports import Outbox
+from server.notify.notify_servers import Mailbox, Webhook
 
 MakeUser = Callable[..., User]
 

@@ -8,13 +8,13 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
-from server.notify.notify_servers import Mailbox, Webhook
 
 from cadang.server.accounts.models import Role
 from cadang.server.audit.models import AuditEntry
 from cadang.server.notify.dispatch import NO_RECIPIENT
 from cadang.server.notify.models import Channel, Event, Notification, NotifySettings
 from cadang.server.notify.views import PER_PAGE
+from server.notify.notify_servers import Mailbox, Webhook
 
 ClientFor = Callable[..., Client]
 

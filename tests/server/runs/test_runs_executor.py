@@ -7,7 +7,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from server.runs.runs_helpers import WIB, Catalog, Clock
 
 from cadang.plan.loader import load_plan
 from cadang.server.approvals.models import BackupExecutionForm
@@ -18,6 +17,7 @@ from cadang.server.notify.models import Event, Notification
 from cadang.server.runs.executor import claim, close_interrupted_runs, execute
 from cadang.server.runs.models import Run, RunStatus, Trigger
 from cadang.server.runs.queueing import queue_run
+from server.runs.runs_helpers import WIB, Catalog, Clock
 
 
 def queued(app: Application, clock: Clock, **kw: object) -> Run:

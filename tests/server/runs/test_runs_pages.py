@@ -10,13 +10,13 @@ import pytest
 import time_machine
 from django.test import Client
 from django.utils import timezone
-from server.runs.runs_helpers import WIB, Catalog, Clock
 
 from cadang.server.accounts.models import Role
 from cadang.server.audit.models import AuditEntry
 from cadang.server.runs.executor import execute
 from cadang.server.runs.models import Run, RunStatus, Schedule, SourceRun, Trigger
 from cadang.server.runs.queueing import queue_run
+from server.runs.runs_helpers import WIB, Catalog, Clock
 
 ClientFor = Callable[..., Client]
 

@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from server.runs.runs_helpers import WIB, Catalog, Clock
 
 from cadang.server.audit.models import AuditEntry
 from cadang.server.inventory.models import Application, OfficePlan
@@ -19,6 +18,7 @@ from cadang.server.runs.executor import claim, execute
 from cadang.server.runs.models import Run, RunStatus, Schedule, SourceRun, Trigger
 from cadang.server.runs.queueing import queue_run
 from cadang.server.runs.scheduler import Scheduler, SchedulerThread, sources_to_retry
+from server.runs.runs_helpers import WIB, Catalog, Clock
 
 
 def wib(*args: int) -> dt.datetime:
