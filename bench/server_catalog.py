@@ -316,7 +316,8 @@ def form_plan(
     # The last days: some forms still wait for their operator or their Kasi.
     if age < 1 or (age < 3 and rng.random() < 0.15):
         return FormPlan(FormState.AWAITING_CONFIRMATION, steps)
-    work_start = finished.replace(hour=8, minute=0, second=0) + dt.timedelta(days=0)
+    # The operator looks at the night's forms when the office opens at 08:00.
+    work_start = finished.replace(hour=8, minute=0, second=0)
     if work_start < finished:
         work_start += dt.timedelta(days=1)
     confirm_minutes = rng.uniform(5, 150)  # sometimes past the 90 minutes' standard

@@ -17,7 +17,6 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, User
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
-from server.approvals.approvals_factories import make_form
 
 from cadang.plan.loader import load_plan
 from cadang.server.accounts.models import Profile, Role
@@ -25,6 +24,8 @@ from cadang.server.accounts.roles import PERMISSIONS, can
 from cadang.server.approvals.models import BackupExecutionForm
 from cadang.server.inventory.catalog import store_plan
 from cadang.server.inventory.models import Application
+
+from server.approvals.approvals_factories import make_form
 
 R = Role
 ALL = frozenset(Role)

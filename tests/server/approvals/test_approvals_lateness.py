@@ -12,6 +12,7 @@ from cadang.server.approvals import workflow
 from cadang.server.approvals.lateness import notify_late_forms
 from cadang.server.audit.models import AuditEntry
 from cadang.server.notify.models import Event, Notification
+
 from server.approvals.approvals_factories import MAR_10, make_application, make_form
 
 pytestmark = pytest.mark.usefixtures("defaults")

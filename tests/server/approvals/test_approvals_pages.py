@@ -18,6 +18,7 @@ from cadang.server.approvals import workflow
 from cadang.server.approvals.models import FormState, MonthlyApproval, StandardTime, Step
 from cadang.server.audit.models import AuditEntry
 from cadang.server.runs.models import RunStatus
+
 from server.approvals.approvals_factories import (
     MAR_10,
     MARCH,

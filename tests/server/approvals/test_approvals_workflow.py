@@ -20,6 +20,7 @@ from cadang.server.approvals.models import (
 )
 from cadang.server.audit.models import AuditEntry
 from cadang.server.inventory.models import Application
+
 from server.approvals.approvals_factories import MAR_10, MARCH, make_application, make_form
 
 pytestmark = pytest.mark.usefixtures("defaults")

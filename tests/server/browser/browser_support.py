@@ -1,5 +1,5 @@
-"""What the browser tests and their fixtures share (a module of its own: test folders
-are not packages here, so the tests cannot import conftest)."""
+"""What the browser tests and their fixtures share (tests import it; they never import
+conftest)."""
 
 from __future__ import annotations
 

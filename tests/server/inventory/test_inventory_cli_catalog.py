@@ -20,6 +20,7 @@ import pytest
 from cadang.plan.loader import load_plan
 from cadang.plan.report import RunReport, Status
 from cadang.plan.state import StateStore
+
 from server.inventory.inventory_helpers import source_result
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"

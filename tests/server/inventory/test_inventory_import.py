@@ -15,6 +15,7 @@ from cadang.server.inventory.catalog import current_plan
 from cadang.server.inventory.importer import ImportResult, import_plan_file
 from cadang.server.inventory.models import Application, OfficePlan
 from cadang.server.runs.models import Run, RunStatus, SourceRun, Trigger
+
 from server.inventory.inventory_helpers import source_result
 
 pytestmark = pytest.mark.django_db

@@ -14,6 +14,7 @@ from cadang.server.notify import dispatch
 from cadang.server.notify.dispatch import ALL_OFF, NO_RECIPIENT, notify, recipients
 from cadang.server.notify.models import Channel, Event, Notification, NotifySettings
 from cadang.server.notify.transports import Outbox
+
 from server.notify.notify_servers import Mailbox, Webhook
 
 MakeUser = Callable[..., User]

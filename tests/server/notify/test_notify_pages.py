@@ -14,6 +14,7 @@ from cadang.server.audit.models import AuditEntry
 from cadang.server.notify.dispatch import NO_RECIPIENT
 from cadang.server.notify.models import Channel, Event, Notification, NotifySettings
 from cadang.server.notify.views import PER_PAGE
+
 from server.notify.notify_servers import Mailbox, Webhook
 
 ClientFor = Callable[..., Client]

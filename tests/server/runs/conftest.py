@@ -13,6 +13,7 @@ from cadang.plan.loader import load_plan
 from cadang.repo.keys import TEST_KDF
 from cadang.repo.repository import Repository
 from cadang.server.inventory.catalog import store_plan
+
 from server.runs.runs_helpers import WIB, Catalog, Clock
 
 

@@ -17,6 +17,7 @@ from cadang.server.notify.models import Event, Notification
 from cadang.server.runs.executor import claim, close_interrupted_runs, execute
 from cadang.server.runs.models import Run, RunStatus, Trigger
 from cadang.server.runs.queueing import queue_run
+
 from server.runs.runs_helpers import WIB, Catalog, Clock
 
 

@@ -16,6 +16,7 @@ from cadang.server.audit.models import AuditEntry
 from cadang.server.runs.executor import execute
 from cadang.server.runs.models import Run, RunStatus, Schedule, SourceRun, Trigger
 from cadang.server.runs.queueing import queue_run
+
 from server.runs.runs_helpers import WIB, Catalog, Clock
 
 ClientFor = Callable[..., Client]

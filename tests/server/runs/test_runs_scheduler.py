@@ -18,6 +18,7 @@ from cadang.server.runs.executor import claim, execute
 from cadang.server.runs.models import Run, RunStatus, Schedule, SourceRun, Trigger
 from cadang.server.runs.queueing import queue_run
 from cadang.server.runs.scheduler import Scheduler, SchedulerThread, sources_to_retry
+
 from server.runs.runs_helpers import WIB, Catalog, Clock
 
 
