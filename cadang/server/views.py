@@ -12,13 +12,20 @@ from django.utils import timezone
 
 from cadang.plan.model import OverdueLimits, Priority
 from cadang.server.accounts.roles import role_required, visible_applications
-from cadang.server.inventory.models import Application, OfficePlan
+from cadang.server.inventory.models import (
+    CLASSIFICATION_CHOICES,
+    PRIORITY_CHOICES,
+    Application,
+    OfficePlan,
+)
 from cadang.server.runs.models import Run, RunStatus
 
 
 @dataclass
 class AppRow:
     app: Application
+    priority_label: str
+    classification_label: str
     last_status: str | None
     last_status_label: str
     last_finished: dt.datetime | None
@@ -47,16 +54,22 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     limits = _limits()
     now = timezone.now()
+    # Labels translated once, not once per row: the page lists every application.
+    priorities = {value: str(label) for value, label in PRIORITY_CHOICES}
+    classifications = {value: str(label) for value, label in CLASSIFICATION_CHOICES}
+    statuses = {value: str(label) for value, label in RunStatus.choices}
     rows = []
-    for a in apps:
+    for a in apps.only("id", "name", "owner", "priority", "classification"):
         hours = limits.hours(Priority(a.priority))
         last_good = a.last_good
         overdue = last_good is None or (now - last_good) > dt.timedelta(hours=hours)
         rows.append(
             AppRow(
                 app=a,
+                priority_label=priorities.get(a.priority, a.priority),
+                classification_label=classifications.get(a.classification, a.classification),
                 last_status=a.last_status,
-                last_status_label=str(RunStatus(a.last_status).label) if a.last_status else "",
+                last_status_label=statuses.get(a.last_status, "") if a.last_status else "",
                 last_finished=a.last_finished,
                 last_good=last_good,
                 overdue=overdue,

@@ -87,6 +87,13 @@ def role_required(action: str) -> Callable[[V], V]:
     return decorate
 
 
+def sees_every_application(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """True for every role but the requesting unit (queries then need no application filter,
+    which matters on tables of a year of runs)."""
+    role = role_of(user)
+    return role is not None and role is not Role.UNIT
+
+
 def visible_applications(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Application]:
     """The applications this user may see: all, or for a requesting unit only its own."""
     from cadang.server.inventory.models import Application

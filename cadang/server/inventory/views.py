@@ -23,7 +23,12 @@ from cadang.server.inventory.listing import (
     source_settings,
     status_label,
 )
-from cadang.server.inventory.models import PRIORITY_CHOICES, InventoryReview, OfficePlan
+from cadang.server.inventory.models import (
+    CLASSIFICATION_CHOICES,
+    PRIORITY_CHOICES,
+    InventoryReview,
+    OfficePlan,
+)
 from cadang.server.inventory.reviews import mark_reviewed, review_status
 from cadang.server.runs.models import Run
 
@@ -35,9 +40,16 @@ def application_list(request: HttpRequest) -> HttpResponse:
         owner=request.GET.get("owner", ""),
         removed=request.GET.get("removed") == "1",
     )
+    # Labels translated once, not once per row: the page lists every application.
+    priority_labels = {value: str(label) for value, label in PRIORITY_CHOICES}
+    classification_labels = {value: str(label) for value, label in CLASSIFICATION_CHOICES}
     rows = [
         {
             "app": app,
+            "priority_label": priority_labels.get(app.priority, app.priority),
+            "classification_label": classification_labels.get(
+                app.classification, app.classification
+            ),
             "sources": len(app.config.get("sources") or []),
             "last_status": app.last_run_status,  # type: ignore[attr-defined]
             "last_status_label": status_label(app.last_run_status),  # type: ignore[attr-defined]

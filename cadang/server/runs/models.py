@@ -84,6 +84,10 @@ class Run(models.Model):
         ordering = ["-queued_at", "-id"]
         indexes = [
             models.Index(fields=["application", "-queued_at"]),
+            # The dashboard's "latest finished run per application".
+            models.Index(fields=["application", "finished_at"], name="runs_run_app_finished"),
+            # The runs list, newest first.
+            models.Index(fields=["-queued_at", "-id"], name="runs_run_newest"),
             # The scheduler looks for queued and running runs every few seconds.
             models.Index(fields=["status", "queued_at"], name="runs_run_status_queued"),
         ]

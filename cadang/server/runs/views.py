@@ -19,7 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from cadang.server.accounts.roles import can, role_required, visible_applications
+from cadang.server.accounts.roles import (
+    can,
+    role_required,
+    sees_every_application,
+    visible_applications,
+)
 from cadang.server.audit.log import record
 from cadang.server.inventory.models import PRIORITY_CHOICES, Application
 from cadang.server.runs.forms import FIELDS, ScheduleForm, schedule_values
@@ -33,6 +38,8 @@ PRIORITY_ORDER = [p for p, _label in PRIORITY_CHOICES]
 
 
 def _visible_runs(request: HttpRequest) -> QuerySet[Run]:
+    if sees_every_application(request.user):
+        return Run.objects.all()
     return Run.objects.filter(application__in=visible_applications(request.user))
 
 
@@ -46,7 +53,12 @@ def _startable(request: HttpRequest) -> list[Application]:
 @role_required("view_runs")
 @require_GET
 def run_list(request: HttpRequest) -> HttpResponse:
-    runs = _visible_runs(request).select_related("application", "requested_by")
+    # The report and checklist JSON are large and the list shows neither.
+    runs = (
+        _visible_runs(request)
+        .select_related("application", "requested_by")
+        .defer("report", "checklist")
+    )
     apps = visible_applications(request.user).order_by("name")
     chosen_app = request.GET.get("application", "")
     chosen_status = request.GET.get("status", "")
