@@ -24,7 +24,8 @@ CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in env("CADANG_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()
 ]
 # Behind a TLS-terminating reverse proxy (README, production notes).
-if env_bool("CADANG_BEHIND_TLS_PROXY"):
+CADANG_BEHIND_PROXY = env_bool("CADANG_BEHIND_TLS_PROXY")
+if CADANG_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -113,6 +114,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "cadang.server.accounts.addresses.client_address"
 
 # Sessions expire after 30 minutes without a request, and when the browser closes.
 SESSION_COOKIE_AGE = int(env("CADANG_SESSION_MINUTES", "30")) * 60

@@ -7,13 +7,14 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from cadang.server.accounts.addresses import client_address
 from cadang.server.audit.log import record
 
 
 def _address(request: Any) -> str:
     if request is None:
         return ""
-    return str(request.META.get("REMOTE_ADDR", ""))
+    return client_address(request)
 
 
 @receiver(user_logged_in)

@@ -3,6 +3,7 @@ by hand, and the schedules."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -109,6 +110,9 @@ def _after_run(report: dict[str, Any] | None) -> list[str]:
     return [line for line in lines if line]
 
 
+FORM_WAIT_SECONDS = 30
+
+
 def _run_context(run: Run) -> dict[str, Any]:
     form, form_url = _form_link(run)
     checklist = run.checklist or {}
@@ -120,6 +124,14 @@ def _run_context(run: Run) -> dict[str, Any]:
         "form": form,
         "form_url": form_url,
         "after_run": _after_run(run.report),
+        # The form is filled just after the status is stored: keep asking for a short while
+        # so the page shows its link without a reload.
+        "keep_polling": not run.finished
+        or (
+            form is None
+            and run.finished_at is not None
+            and timezone.now() - run.finished_at < dt.timedelta(seconds=FORM_WAIT_SECONDS)
+        ),
     }
 
 

@@ -57,12 +57,10 @@ def form_of_finished_run(page: Any, server: Server) -> str:
     assert status.inner_text() == "succeeded", f"the run ended:\n{server.log_tail()}"
     assert page.locator("#run-live").get_attribute("data-status") == "succeeded"
     assert page.locator("#run-sources tr[data-source=berkas]").count() == 1
+    # The form is filled just after the status is stored; the page keeps polling until its
+    # link shows, without a reload.
     link = page.locator("[data-testid=form-link]")
-    for _attempt in range(10):  # the form is filled just after the run's status is stored
-        if link.count():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
+    expect(link).to_be_visible(timeout=15_000)
     link.click()
     page.wait_for_url(re.compile(r"/forms/\d+/$"))
     return str(page.url)

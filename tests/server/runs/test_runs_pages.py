@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from cadang.server.accounts.models import Role
+from cadang.server.approvals.filling import fill_form
 from cadang.server.audit.models import AuditEntry
 from cadang.server.runs.executor import execute
 from cadang.server.runs.models import Run, RunStatus, Schedule, SourceRun, Trigger
@@ -174,11 +175,23 @@ def test_a_waiting_run_polls_and_a_finished_one_stops(
     text = c.get(f"/runs/{run.pk}/live/").content.decode()
     assert "files: succeeded (1 of 2)" in text and 'data-source="files"' in text
     assert "2.0\xa0KB" in text
-    # Finished: no more polling.
+    # Finished, the form not yet filled: it keeps asking a little longer, for the form's link.
     Run.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
     text = c.get(f"/runs/{run.pk}/live/").content.decode()
-    assert "hx-get" not in text and "hx-trigger" not in text
+    assert 'hx-trigger="every 2s"' in text
     assert 'data-status="succeeded"' in text
+    # With its form: no more polling, and the link is there.
+    fill_form(Run.objects.get(pk=run.pk))
+    text = c.get(f"/runs/{run.pk}/live/").content.decode()
+    assert "hx-get" not in text and "hx-trigger" not in text
+    assert 'data-testid="form-link"' in text
+    # A run that ended long ago without a form (e.g. the form failed) does not poll forever.
+    other = a_run(catalog)
+    Run.objects.filter(pk=other.pk).update(
+        status=RunStatus.FAILED, finished_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+    text = c.get(f"/runs/{other.pk}/live/").content.decode()
+    assert "hx-get" not in text
 
 
 def test_a_finished_run_shows_checks_sources_and_its_form(
