@@ -8,6 +8,7 @@ page, never an error page.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -149,58 +150,66 @@ def _first_error(form: Any) -> str:
     return _("The input is not valid.")
 
 
-@role_required("confirm_form")
-@require_POST
-def confirm(request: HttpRequest, pk: int) -> HttpResponse:
+def _take_step(
+    request: HttpRequest,
+    pk: int,
+    data: RemarksForm | ReturnForm,
+    step: Callable[[BackupExecutionForm, Any, str], object],
+    field: str,
+    done: str,
+) -> HttpResponse:
+    """One step of the chain from a POSTed form: the step's own checks (state, role,
+    separation of duties) decide; their refusal, or bad input, becomes a message."""
     form = visible_form(request, pk)
-    data = RemarksForm(request.POST)
     if not data.is_valid():
         messages.error(request, _first_error(data))
     else:
         try:
-            workflow.confirm(form, request.user, data.cleaned_data["remarks"])
+            step(form, request.user, data.cleaned_data[field])
         except workflow.WorkflowError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Form %(number)s confirmed.") % {"number": form.number})
+            messages.success(request, done % {"number": form.number})
     return redirect("approvals:detail", pk=form.pk)
+
+
+@role_required("confirm_form")
+@require_POST
+def confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    return _take_step(
+        request,
+        pk,
+        RemarksForm(request.POST),
+        workflow.confirm,
+        "remarks",
+        _("Form %(number)s confirmed."),
+    )
 
 
 @role_required("verify_form")
 @require_POST
 def verify(request: HttpRequest, pk: int) -> HttpResponse:
-    form = visible_form(request, pk)
-    data = RemarksForm(request.POST)
-    if not data.is_valid():
-        messages.error(request, _first_error(data))
-    else:
-        try:
-            workflow.verify(form, request.user, data.cleaned_data["remarks"])
-        except workflow.WorkflowError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Form %(number)s verified.") % {"number": form.number})
-    return redirect("approvals:detail", pk=form.pk)
+    return _take_step(
+        request,
+        pk,
+        RemarksForm(request.POST),
+        workflow.verify,
+        "remarks",
+        _("Form %(number)s verified."),
+    )
 
 
 @role_required("verify_form")
 @require_POST
 def return_form(request: HttpRequest, pk: int) -> HttpResponse:
-    form = visible_form(request, pk)
-    data = ReturnForm(request.POST)
-    if not data.is_valid():
-        messages.error(request, _first_error(data))
-    else:
-        try:
-            workflow.return_form(form, request.user, data.cleaned_data["reason"])
-        except workflow.WorkflowError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request,
-                _("Form %(number)s returned to the operator.") % {"number": form.number},
-            )
-    return redirect("approvals:detail", pk=form.pk)
+    return _take_step(
+        request,
+        pk,
+        ReturnForm(request.POST),
+        workflow.return_form,
+        "reason",
+        _("Form %(number)s returned to the operator."),
+    )
 
 
 # The states each role's inbox holds.
