@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
 
@@ -14,6 +15,12 @@ from cadang.server.accounts.models import Profile, Role
 from cadang.server.defaults import ensure_defaults
 
 PASSWORD = "a-long-test-password-9"
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Pages cache what is slow to compute (the audit log's actions); tests start clean."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from django.urls import reverse
 from cadang.server.accounts.models import Role
 from cadang.server.audit.log import record
 from cadang.server.audit.models import AuditEntry
-from cadang.server.audit.views import PER_PAGE
+from cadang.server.audit.views import PER_PAGE, LogPaginator
 
 ClientFor = Callable[..., Client]
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -122,3 +122,21 @@ def test_the_verify_button_names_the_changed_entry(
 
 def test_verify_needs_post(client_for: ClientFor) -> None:
     assert client_for(Role.AUDITOR).get(reverse("audit:verify")).status_code == 405
+
+
+def test_the_unfiltered_log_is_counted_by_its_newest_number(
+    client_for: Callable[..., Client],
+) -> None:
+    c = client_for(Role.AUDITOR)
+    for i in range(3):
+        record("test_action", actor="system", target=str(i))
+    newest = AuditEntry.objects.order_by("-seq").first()
+    assert newest is not None
+    response = c.get("/audit/")
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == newest.seq
+    assert isinstance(response.context["page"].paginator, LogPaginator)
+    # A filter counts what it matched.
+    response = c.get("/audit/", {"action": "test_action"})
+    assert response.context["page"].paginator.count == 3
+    assert b"test_action" in response.content
