@@ -27,7 +27,7 @@ from cadang.server.accounts.roles import (
     visible_applications,
 )
 from cadang.server.audit.log import record
-from cadang.server.inventory.models import PRIORITY_CHOICES, Application
+from cadang.server.inventory.models import PRIORITY_CHOICES
 from cadang.server.runs.forms import FIELDS, ScheduleForm, schedule_values
 from cadang.server.runs.models import Run, RunStatus, Schedule
 from cadang.server.runs.queueing import start_manual_run
@@ -44,11 +44,17 @@ def _visible_runs(request: HttpRequest) -> QuerySet[Run]:
     return Run.objects.filter(application__in=visible_applications(request.user))
 
 
-def _startable(request: HttpRequest) -> list[Application]:
-    """The applications this person may start a backup of (none without the role)."""
+def _startable(request: HttpRequest) -> list[dict[str, str]]:
+    """The applications this person may start a backup of (none without the role): name,
+    priority label and owner, the labels translated once for the whole list."""
     if not can(request.user, "start_run"):
         return []
-    return list(visible_applications(request.user).filter(active=True))
+    labels = {value: str(label) for value, label in PRIORITY_CHOICES}
+    apps = visible_applications(request.user).filter(active=True)
+    return [
+        {"name": name, "priority_label": labels.get(priority, priority), "owner": owner}
+        for name, priority, owner in apps.values_list("name", "priority", "owner")
+    ]
 
 
 @role_required("view_runs")
