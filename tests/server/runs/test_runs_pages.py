@@ -349,3 +349,21 @@ def test_an_unknown_schedule_is_404(catalog: Catalog, client_for: ClientFor) -> 
     assert (
         client_for(Role.ADMIN).post("/runs/schedules/", {"priority": "hourly"}).status_code == 404
     )
+
+
+def test_the_whole_list_is_counted_once_a_minute_and_a_filtered_one_each_time(
+    catalog: Catalog, client_for: ClientFor
+) -> None:
+    from django.core.cache import cache
+
+    c = client_for(Role.OPERATOR)
+    a_run(catalog)
+    first = c.get("/runs/")
+    assert first.context["page"].paginator.count == 1
+    assert cache.get("cadang-runs-count") == 1
+    a_run(catalog, app="arsip")
+    # The whole list keeps its cached count for a minute; a filtered one counts again.
+    assert c.get("/runs/").context["page"].paginator.count == 1
+    assert c.get("/runs/", {"application": "arsip"}).context["page"].paginator.count == 1
+    cache.delete("cadang-runs-count")
+    assert c.get("/runs/").context["page"].paginator.count == 2
