@@ -6,43 +6,22 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cadang.cli.serve import database_option
-from cadang.i18n import _, ngettext
-
 if TYPE_CHECKING:
     from cadang.server.audit.chain import Problem
 
+from cadang import i18n
+from cadang.cli.serve import database_option
+from cadang.i18n import _, ngettext
+
 
 def describe(problem: Problem) -> str:
-    """The sentence for one finding (the pages have the same in Django's catalog)."""
-    from cadang.server.audit.chain import Kind
+    """One finding in the command line's language, worded once, by the pages' catalog."""
+    from django.utils import translation
 
-    v = problem.values()
-    if problem.kind is Kind.CHANGED:
-        text = _("entry {seq} was changed: its hash does not match its contents")
-    elif problem.kind is Kind.MISSING:
-        text = _("entries {first} to {last} are missing: they were deleted")
-    elif problem.kind is Kind.UNLINKED:
-        text = _(
-            "entry {seq} is not linked to entry {prev}: an entry was inserted, moved or "
-            "rewritten with a new hash"
-        )
-    elif problem.kind is Kind.BAD_START:
-        text = _("entry {seq} does not start the chain: the start of the log was rewritten")
-    elif problem.kind is Kind.TRUNCATED:
-        text = _(
-            "the anchor names entry {seq} but the log ends at entry {last}: entries were "
-            "removed from the end"
-        )
-    elif problem.kind is Kind.ANCHOR_MISMATCH:
-        text = _("entry {seq} differs from the anchor: the log was rewritten from there on")
-    elif problem.kind is Kind.ANCHOR_UNREADABLE:
-        text = _("the anchor file cannot be read: {reason}")
-    elif problem.kind is Kind.NO_ANCHOR:
-        text = _("there is no anchor file yet: the end of the log cannot be checked")
-    else:
-        text = _("{count} entries were written after the anchor (entry {seq})")
-    return text.format(**v)
+    from cadang.server.audit.wording import describe as worded
+
+    with translation.override(i18n.language()):
+        return worded(problem)
 
 
 @click.group("audit", help=_("The server's audit log: check that no entry was changed or removed."))

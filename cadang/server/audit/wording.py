@@ -1,7 +1,5 @@
-"""The chain check's findings in the words of the pages (Django's catalog).
-
-The command line has the same sentences in its own catalog (:mod:`cadang.cli.audit`).
-"""
+"""The chain check's findings in words (Django's catalog): for the pages, and for
+``cadang audit verify``, which asks for them in the command line's language."""
 
 from __future__ import annotations
 
