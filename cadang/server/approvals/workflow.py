@@ -158,6 +158,20 @@ def _confirmed_by(form: BackupExecutionForm, user: Any) -> bool:
     return FormStep.objects.filter(form=form, step=Step.CONFIRMED, user_id=user.pk).exists()
 
 
+def _awaiting_verification(form: BackupExecutionForm, user: Any) -> BackupExecutionForm:
+    """The form, locked, if it waits for the Kasi and ``user`` did not confirm it (the Kasi's
+    two steps, verify and return, share both rules)."""
+    current = _locked(form)
+    if current.state != FormState.AWAITING_VERIFICATION:
+        raise _wrong_state(current)
+    if _confirmed_by(current, user):
+        raise SeparationOfDutiesError(
+            _("You confirmed form %(number)s; another person must verify it.")
+            % {"number": current.number}
+        )
+    return current
+
+
 def verify(
     form: BackupExecutionForm, user: Any, remarks: str = "", now: dt.datetime | None = None
 ) -> FormStep:
@@ -165,14 +179,7 @@ def verify(
     _require(user, "verify_form")
     now = now or timezone.now()
     with transaction.atomic():
-        current = _locked(form)
-        if current.state != FormState.AWAITING_VERIFICATION:
-            raise _wrong_state(current)
-        if _confirmed_by(current, user):
-            raise SeparationOfDutiesError(
-                _("You confirmed form %(number)s; another person must verify it.")
-                % {"number": current.number}
-            )
+        current = _awaiting_verification(form, user)
         taken = _advance(
             form,
             current,
@@ -197,14 +204,7 @@ def return_form(
         raise ReasonRequiredError(_("Give the reason for returning the form."))
     now = now or timezone.now()
     with transaction.atomic():
-        current = _locked(form)
-        if current.state != FormState.AWAITING_VERIFICATION:
-            raise _wrong_state(current)
-        if _confirmed_by(current, user):
-            raise SeparationOfDutiesError(
-                _("You confirmed form %(number)s; another person must verify it.")
-                % {"number": current.number}
-            )
+        current = _awaiting_verification(form, user)
         taken = _advance(
             form,
             current,
