@@ -8,10 +8,12 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Collection
+from typing import BinaryIO
 
 from cadang.errors import CadangError, SourceError, UsageError
 from cadang.i18n import _
-from cadang.sources.base import RestoreTarget
+from cadang.sources.base import RestoreTarget, Stream
+from cadang.sources.process import StreamingCommand
 
 # Databases are restored beside the original under this name unless told otherwise.
 DEFAULT_SUFFIX = "_restored_{time:%Y%m%d_%H%M%S}"
@@ -141,6 +143,43 @@ class CountInBackground:
     def result(self) -> dict[str, object]:
         self._thread.join()
         return self._result
+
+
+class DatabaseDump:
+    """One database's dump as a Stream, its rows counted beside it (CountInBackground).
+
+    Subclasses start ``self._dump`` and ``self._counter`` in ``open``; finishing the dump
+    and keeping the counts is the same for every database."""
+
+    suffix = ""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.facts: dict[str, object] = {}
+        self._dump: StreamingCommand | None = None
+        self._counter: CountInBackground | None = None
+
+    def stream(self) -> Stream:
+        return Stream(
+            stream_base(self.database) + self.suffix,
+            self.open,
+            self.complete,
+            self.close,
+            self.facts,
+        )
+
+    def open(self) -> BinaryIO:
+        raise NotImplementedError
+
+    def complete(self) -> None:
+        assert self._dump is not None
+        self._dump.finish()
+        if self._counter is not None:
+            self.facts.update(self._counter.result())
+
+    def close(self) -> None:
+        if self._dump is not None:
+            self._dump.close()
 
 
 def database_restore_names(

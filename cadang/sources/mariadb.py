@@ -51,16 +51,15 @@ from cadang.sources.base import (
     RequiredTool,
     RestoreOutcome,
     RestoreTarget,
-    Stream,
     StreamReader,
 )
 from cadang.sources.common import (
     CountInBackground,
+    DatabaseDump,
     database_restore_names,
     quote_my_ident,
     quote_my_literal,
     read_secret,
-    stream_base,
     which,
 )
 from cadang.sources.config import MariaDBSource
@@ -141,39 +140,23 @@ def secret_env(cfg: MariaDBSource) -> dict[str, str]:
 # --- the source ------------------------------------------------------------------------------
 
 
-class _DatabaseDump:
-    def __init__(self, source: MariaDBSourceImpl, database: str) -> None:
-        self.source = source
-        self.database = database
-        self.facts: dict[str, object] = {}
-        self._cmd: StreamingCommand | None = None
-        self._counter: CountInBackground | None = None
+class _DatabaseDump(DatabaseDump):
+    suffix = SUFFIX
 
-    def stream(self) -> Stream:
-        return Stream(
-            stream_base(self.database) + SUFFIX, self.open, self.complete, self.close, self.facts
-        )
+    def __init__(self, source: MariaDBSourceImpl, database: str) -> None:
+        super().__init__(database)
+        self.source = source
 
     def open(self) -> BinaryIO:
         _client, dump = tool_names()
-        self._cmd = StreamingCommand(
+        self._dump = StreamingCommand(
             dump_argv(dump, self.source.config, self.database), env=self.source.env()
         )
-        output = self._cmd.start()
+        output = self._dump.start()
         # Counted on another connection while the dump runs (its own consistent snapshot,
         # taken as the dump starts): the scans no longer add to the backup's time.
         self._counter = CountInBackground(lambda: self.source.count_rows(self.database))
         return output
-
-    def complete(self) -> None:
-        assert self._cmd is not None
-        self._cmd.finish()
-        if self._counter is not None:
-            self.facts.update(self._counter.result())
-
-    def close(self) -> None:
-        if self._cmd is not None:
-            self._cmd.close()
 
 
 class MariaDBSourceImpl:

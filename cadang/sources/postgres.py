@@ -58,10 +58,10 @@ from cadang.sources.base import (
 )
 from cadang.sources.common import (
     CountInBackground,
+    DatabaseDump,
     database_restore_names,
     quote_pg_ident,
     read_secret,
-    stream_base,
 )
 from cadang.sources.config import PostgresSource
 from cadang.sources.process import (
@@ -182,21 +182,15 @@ class _Session:
         self.cmd.kill()
 
 
-class _DatabaseDump:
+class _DatabaseDump(DatabaseDump):
     """One database's stream: counts and pg_dump in one snapshot."""
 
-    def __init__(self, source: PostgresSQLSource, database: str) -> None:
-        self.source = source
-        self.database = database
-        self.facts: dict[str, object] = {}
-        self._session: _Session | None = None
-        self._dump: StreamingCommand | None = None
-        self._counter: CountInBackground | None = None
+    suffix = SUFFIX
 
-    def stream(self) -> Stream:
-        return Stream(
-            stream_base(self.database) + SUFFIX, self.open, self.complete, self.close, self.facts
-        )
+    def __init__(self, source: PostgresSQLSource, database: str) -> None:
+        super().__init__(database)
+        self.source = source
+        self._session: _Session | None = None
 
     def open(self) -> BinaryIO:
         cfg, env = self.source.config, self.source.env()
@@ -233,10 +227,8 @@ class _DatabaseDump:
         return {"tables": len(rows), "rows": rows, "rows_exact": exact}
 
     def complete(self) -> None:
-        assert self._dump is not None and self._session is not None
-        self._dump.finish()
-        if self._counter is not None:
-            self.facts.update(self._counter.result())
+        assert self._session is not None
+        super().complete()
         try:  # the dump is complete; the session only held its snapshot
             self._session.query("COMMIT")
             self._session.cmd.finish()
@@ -244,8 +236,7 @@ class _DatabaseDump:
             pass
 
     def close(self) -> None:
-        if self._dump is not None:
-            self._dump.close()
+        super().close()
         if self._session is not None:
             self._session.close()  # ends a count still running on it
         if self._counter is not None:
